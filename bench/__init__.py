@@ -1,0 +1,1 @@
+"""Hand-run benchmarks; each prints its figures and ratios (see ../shared/benchmarks.md)."""

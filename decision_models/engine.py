@@ -1,0 +1,278 @@
+"""The one entry point of evaluation: `decide(catalog, request)` -> Decision.
+
+Data in, decision and trace out. The only awaits are the variant's decision models, bounded by the
+request's deadline; the clock is injected so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from .bucketing import bucket, choose
+from .experiences import Catalog, Experience, ExperienceVersion, Kind, Status, Variant
+
+EMPTY_BODY = b"{}"
+
+
+class Outcome(StrEnum):
+    VARIANT = "variant"  # a variant's response
+    CONTROL = "control"  # A/B control group: the fallback response
+    FALLBACK = "fallback"  # a decision step failed or overran the deadline: the fallback response
+    NO_VARIANT = "no_variant"  # segmented, no variant's audience matched: the fallback response
+    NOT_FOUND = "not_found"  # no experience with this friendlyId: {}
+    NOT_LIVE = "not_live"  # draft or paused (and not previewed): {}
+    TARGETING_MISS = "targeting_miss"  # channel or point of sale not targeted: {}
+    AUDIENCE_MISS = "audience_miss"  # the experience's audience filter failed: {}
+
+
+@dataclass(slots=True)
+class DecisionRequest:
+    """A normalized request: what every wire dialect is turned into before deciding."""
+
+    friendly_id: str
+    channel: str = "WEB"
+    language: str | None = None
+    currency: str | None = None
+    point_of_sale: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    visitor_key: str | None = None
+    visitor_source: str | None = None
+    headers: Mapping[str, str] | None = None
+    guest: dict[str, Any] = field(default_factory=dict)
+    page_variants: tuple[str, ...] = ()
+    preview: bool = False
+    timeout_ms: int | None = None  # the client's own timeout, when it sends one
+
+
+def visitor_key(
+    browser_id: str | None, identifier: tuple[str, str] | None, email: str | None, guest_ref: str | None
+) -> tuple[str | None, str | None]:
+    """The bucketing key and where it came from: browserId, else identifiers, else email, else guestRef."""
+    if browser_id:
+        return browser_id, "browserId"
+    if identifier is not None and identifier[0]:
+        provider, ident = identifier[1], identifier[0]
+        return f"{provider}:{ident}", "identifiers"
+    if email:
+        return email.strip().lower(), "email"
+    if guest_ref:
+        return guest_ref, "guestRef"
+    return None, None
+
+
+@dataclass(slots=True)
+class Decision:
+    outcome: Outcome
+    body: bytes = EMPTY_BODY
+    experience: Experience | None = None
+    version: ExperienceVersion | None = None
+    variant: Variant | None = None
+    bucket: int | None = None
+    deadline_ms: float | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds by phase
+
+    def trace(self) -> dict[str, Any]:
+        """The explainable record of this decision (no secrets: config ids and request values only)."""
+        return {
+            "outcome": self.outcome.value,
+            "experience": self.experience.friendly_id if self.experience else None,
+            "version": self.version.label if self.version else None,
+            "variant": self.variant.id if self.variant else None,
+            "bucket": self.bucket,
+            "deadlineMs": self.deadline_ms,
+            "steps": self.steps,
+            "timingsMs": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+Clock = Callable[[], float]
+
+
+def _context(request: DecisionRequest) -> dict[str, Any]:
+    return {
+        "request": {
+            "friendlyId": request.friendly_id,
+            "channel": request.channel,
+            "language": request.language,
+            "currency": request.currency,
+            "pointOfSale": request.point_of_sale,
+            "variants": list(request.page_variants),
+        },
+        "params": request.params,
+        "headers": request.headers or {},
+        "guest": request.guest,
+    }
+
+
+def _version_for(experience: Experience, preview: bool) -> tuple[ExperienceVersion | None, str]:
+    if preview:
+        if experience.draft is not None:
+            return experience.draft, "preview: draft version"
+        return experience.live, f"preview: {experience.status.value} version"
+    if experience.status is Status.ACTIVE:
+        return experience.live, "active"
+    return None, f"status {experience.status.value}"
+
+
+def _select(
+    catalog: Catalog, request: DecisionRequest, context: Mapping[str, Any], decision: Decision
+) -> tuple[Experience, ExperienceVersion] | None:
+    """The first candidate experience that is live, targeted and in its audience; verdicts go to the trace."""
+    candidates = catalog.candidates(request.friendly_id)
+    if not candidates:
+        decision.steps.append({"step": "lookup", "friendlyId": request.friendly_id, "verdict": "not found"})
+        decision.outcome = Outcome.NOT_FOUND
+        return None
+    for experience in candidates:
+        step: dict[str, Any] = {"step": "experience", "friendlyId": experience.friendly_id}
+        decision.steps.append(step)
+        version, why = _version_for(experience, request.preview)
+        step["status"] = why
+        if version is None:
+            decision.outcome = Outcome.NOT_LIVE
+            continue
+        step["version"] = version.label
+        if version.channels and request.channel not in version.channels:
+            step["targeting"] = f"channel {request.channel} not in {sorted(version.channels)}"
+            decision.outcome = Outcome.TARGETING_MISS
+            continue
+        if version.points_of_sale and request.point_of_sale not in version.points_of_sale:
+            step["targeting"] = f"pointOfSale {request.point_of_sale!r} not in {sorted(version.points_of_sale)}"
+            decision.outcome = Outcome.TARGETING_MISS
+            continue
+        step["targeting"] = "pass"
+        if version.audience is not None:
+            matched = version.audience.condition.matches(context)
+            step["audience"] = {"id": version.audience.id, "matched": matched}
+            if not matched:
+                decision.outcome = Outcome.AUDIENCE_MISS
+                continue
+        return experience, version
+    return None
+
+
+def _pick_variant(
+    experience: Experience,
+    version: ExperienceVersion,
+    request: DecisionRequest,
+    context: Mapping[str, Any],
+    decision: Decision,
+    random_key: Callable[[], str],
+) -> Variant | None:
+    if version.kind is Kind.SEGMENTED:
+        tried = []
+        for variant in version.variants:
+            if variant.audience is None or variant.audience.condition.matches(context):
+                tried.append({"variant": variant.id, "audience": variant.audience.id if variant.audience else None,
+                              "matched": True})
+                decision.steps.append({"step": "segment", "tried": tried})
+                return variant
+            tried.append({"variant": variant.id, "audience": variant.audience.id, "matched": False})
+        decision.steps.append({"step": "segment", "tried": tried})
+        return None
+    key, source = request.visitor_key, request.visitor_source
+    if key is None:
+        # No identity at all: a random bucket, so anonymous traffic still splits by weight (not sticky).
+        key, source = random_key(), "random (no browserId, identifiers, email or guestRef)"
+    decision.bucket = bucket(experience.id, key)
+    index = choose(decision.bucket, version.bounds)
+    decision.steps.append({"step": "bucketing", "salt": experience.id, "visitorKeyFrom": source,
+                           "bucket": decision.bucket, "variant": version.variants[index].id})
+    return version.variants[index]
+
+
+async def _run_models(variant: Variant, inputs: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
+        results = await asyncio.gather(*(model.evaluate(inputs) for model in variant.models))
+    return {model.id: dict(result) for model, result in zip(variant.models, results, strict=True)}
+
+
+def _render_fallback(version: ExperienceVersion, template_context: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(version.fallback.render(template_context))
+    except (TypeError, ValueError):  # a fallback is request-fed only; still never fail the request
+        return EMPTY_BODY
+
+
+async def decide(
+    catalog: Catalog,
+    request: DecisionRequest,
+    *,
+    default_deadline_ms: int,
+    started: float | None = None,
+    clock: Clock = time.perf_counter,
+    random_key: Callable[[], str] = lambda: secrets.token_hex(8),
+) -> Decision:
+    """Find the live experience for the request, pick its variant, run its models, render its response."""
+    t0 = clock()
+    started = t0 if started is None else started
+    decision = Decision(outcome=Outcome.NOT_FOUND)
+    context = _context(request)
+    selected = _select(catalog, request, context, decision)
+    t1 = clock()
+    decision.timings["audience"] = (t1 - t0) * 1000
+    if selected is None:
+        return decision
+    experience, version = selected
+    decision.experience, decision.version = experience, version
+
+    variant = _pick_variant(experience, version, request, context, decision, random_key)
+    t2 = clock()
+    decision.timings["bucketing"] = (t2 - t1) * 1000
+    template_context: dict[str, Any] = {**context, "experience": experience.summary, "decisions": {}}
+    if variant is None:
+        decision.outcome = Outcome.NO_VARIANT
+        decision.body = _render_fallback(version, template_context)
+        decision.timings["render"] = (clock() - t2) * 1000
+        return decision
+    decision.variant = variant
+    template_context["variant"] = variant.summary
+    if variant.control:
+        decision.outcome = Outcome.CONTROL
+        decision.body = _render_fallback(version, template_context)
+        decision.timings["render"] = (clock() - t2) * 1000
+        return decision
+
+    deadlines = [d for d in (default_deadline_ms, version.deadline_ms, request.timeout_ms) if d]
+    deadline_ms = min(deadlines) if deadlines else None
+    decision.deadline_ms = deadline_ms
+    if variant.models:
+        remaining = (deadline_ms / 1000 - (t2 - started)) if deadline_ms else 3600.0
+        failure = None
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            template_context["decisions"] = await _run_models(variant, template_context, remaining)
+        except TimeoutError:
+            failure = f"deadline of {deadline_ms} ms exceeded"
+        except Exception as exc:  # a model's failure is an outcome, never a 500
+            failure = f"{type(exc).__name__}: {exc}"
+        t3 = clock()
+        decision.timings["decision"] = (t3 - t2) * 1000
+        decision.steps.append({"step": "decisionModels", "models": [m.id for m in variant.models],
+                               "ms": round((t3 - t2) * 1000, 3), "error": failure})
+        if failure is not None:
+            decision.outcome = Outcome.FALLBACK
+            decision.steps.append({"step": "fallback", "reason": failure})
+            decision.body = _render_fallback(version, template_context)
+            decision.timings["render"] = (clock() - t3) * 1000
+            return decision
+        t2 = t3
+    try:
+        decision.body = orjson.dumps(variant.response.render(template_context))
+        decision.outcome = Outcome.VARIANT
+    except (TypeError, ValueError) as exc:  # e.g. a model returned a value JSON cannot hold
+        decision.outcome = Outcome.FALLBACK
+        decision.steps.append({"step": "fallback", "reason": f"render failed: {exc}"})
+        decision.body = _render_fallback(version, template_context)
+    decision.timings["render"] = (clock() - t2) * 1000
+    return decision

@@ -1,0 +1,1 @@
+"""HTTP edge, config, CLI and runtime wiring of the personalize decisioning service."""

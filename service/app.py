@@ -1,0 +1,97 @@
+"""Runtime wiring: the Starlette application, its routes and middleware."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .browser import BrowserApi
+from .config import load_runtime
+from .cors import ProjectCors
+from .errors import ApiError, sitecore_error
+from .observability import Metrics, Observability, configure_access_log
+from .runtime import Runtime
+from .sitecore import InteractiveApi
+
+
+class RuntimeRef:
+    """The config being served; replaced whole (never mutated) when config is reloaded."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.current = runtime
+
+    def __call__(self) -> Runtime:
+        return self.current
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
+    """The service for one compiled config."""
+    ref = RuntimeRef(runtime)
+    metrics = metrics or Metrics()
+    interactive = InteractiveApi(ref, metrics)
+    browser = BrowserApi(ref)
+
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        current = ref()
+        return _json({"status": "ready", "config": current.source, "projects": sorted(current.projects)})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, 200, media_type=content_type)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/v2/callFlows", interactive.call_flows, methods=["POST"]),
+        Route("/v1/personalize", interactive.call_flows, methods=["POST"]),
+        Route("/personalize/v2/callFlows", interactive.call_flows, methods=["POST"]),
+        Route("/v2/callFlows/explain", interactive.explain, methods=["POST"]),
+        Route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, methods=["POST"]),
+        Route("/v2/callFlows/{flow_ref}", interactive.call_flows, methods=["POST"]),
+        Route("/v1/events/v1.2/browser/create.json", browser.create, methods=["GET"]),
+        Route("/v1.2/browser/create.json", browser.create, methods=["GET"]),
+        Route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, methods=["GET"]),
+    ]
+    route_names = {route.endpoint: route.path for route in routes}
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return sitecore_error(ApiError(exc.status_code, exc.detail or "error"), exc.headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # A bug, never something the client sent; the detail stays in the server log.
+        return sitecore_error(ApiError(500, "internal error; see the server log for this X-Decision-Id"))
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(Observability, metrics=metrics, routes=route_names),
+            Middleware(ProjectCors, runtime=ref),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.runtime = ref
+    app.state.metrics = metrics
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` workers: PERSONALIZE_CONFIG (unset: the demo), PERSONALIZE_ACCESS_LOG."""
+    configure_access_log(os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
+    return create_app(load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None))

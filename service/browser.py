@@ -1,0 +1,60 @@
+"""Browser identity calls the Sitecore Cloud SDK makes before it personalizes.
+
+A guest ref is derived from the project and the browser id (UUID v5), so it is stable for its browser
+id on every process and machine without storage; the profiles issue replaces derivation by lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import ApiError, stream_error
+from .inputs import context_id, resolve_project
+from .runtime import Project, Runtime
+
+_NAMESPACE = uuid.UUID("6f1f5b0e-3c1a-5d3e-9a51-7a1e0c2b9d40")
+_BROWSER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def guest_ref(project_id: str, browser_id: str) -> str:
+    """The guest ref of a browser id within a project: deterministic, opaque."""
+    return str(uuid.uuid5(_NAMESPACE, f"{project_id}\x1f{browser_id}"))
+
+
+class BrowserApi:
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self.runtime = runtime
+
+    def _project(self, request: Request) -> Project:
+        project = resolve_project(self.runtime(), request.query_params.get("client_key"), context_id(request))
+        request.scope["state"]["project"] = project
+        return project
+
+    async def create(self, request: Request) -> Response:
+        """GET /v1/events/v1.2/browser/create.json: a new browser id and its guest ref."""
+        try:
+            project = self._project(request)
+        except ApiError as exc:
+            return stream_error(exc)
+        browser_id = str(uuid.uuid4())
+        body = {"status": "OK", "version": "1.2", "client_key": project.client_key, "ref": browser_id,
+                "customer_ref": guest_ref(project.id, browser_id)}
+        return Response(orjson.dumps(body), 200, media_type="application/json")
+
+    async def show(self, request: Request) -> Response:
+        """GET /v1/events/v1.2/browser/{browserId}/show.json: `{customer: {ref}}`."""
+        try:
+            project = self._project(request)
+            browser_id = request.path_params["browser_id"]
+            if not _BROWSER_ID.match(browser_id):
+                raise ApiError(400, "browserId must be 1-128 characters of A-Z a-z 0-9 _ . : -", "browserId")
+        except ApiError as exc:
+            return stream_error(exc)
+        body = {"customer": {"ref": guest_ref(project.id, browser_id)}}
+        return Response(orjson.dumps(body), 200, media_type="application/json")

@@ -1,0 +1,158 @@
+"""The `personalize` command: serve, validate, call, schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+from .config import ConfigError, ConfigFile, load_runtime
+
+
+def _parse_value(text: str) -> Any:
+    """`--param` values: JSON when they parse as JSON (numbers, true, objects), else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """['loyalty.tier=gold', 'cart=120'] -> {'loyalty': {'tier': 'gold'}, 'cart': 120}."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--param {pair!r}: expected key=value")
+        target = params
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise SystemExit(f"--param {pair!r}: '{parent}' is already a value")
+        target[leaf] = _parse_value(value)
+    return params
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    try:
+        load_runtime(args.config)  # fail fast, with every error, before binding the port
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    os.environ["PERSONALIZE_CONFIG"] = args.config or ""
+    os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several processes: each writes its metrics here and /metrics merges them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalize-metrics-")
+    uvicorn.run(
+        "service.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+        access_log=False, log_level="info", server_header=False,
+    )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        runtime = load_runtime(args.path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{len(exc.issues)} error(s)", file=sys.stderr)
+        return 1
+    experiences = sum(len(p.catalog.experiences) for p in runtime.projects.values())
+    print(f"ok: {len(runtime.projects)} project(s), {experiences} experience(s)")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from decision_models import decide
+
+    from .wire import CallFlowBody, to_decision_request
+
+    try:
+        runtime = load_runtime(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.project:
+        project = runtime.projects.get(args.project)
+        if project is None:
+            print(f"unknown project {args.project!r}; known: {', '.join(sorted(runtime.projects))}", file=sys.stderr)
+            return 2
+    elif len(runtime.projects) == 1:
+        project = next(iter(runtime.projects.values()))
+    else:
+        print(f"several projects: pick one with --project ({', '.join(sorted(runtime.projects))})", file=sys.stderr)
+        return 2
+    body = CallFlowBody(
+        friendlyId=args.friendly_id, channel=args.channel, language=args.language, currencyCode=args.currency,
+        pointOfSale=args.point_of_sale, browserId=args.browser_id, email=args.email,
+        params=parse_params(args.param),
+    )
+    request = to_decision_request(body, project.catalog, friendly_id=args.friendly_id, preview=args.preview)
+    decision = asyncio.run(decide(project.catalog, request, default_deadline_ms=runtime.default_deadline_ms))
+    print(json.dumps(json.loads(decision.body), indent=2))
+    print(json.dumps({"project": project.id, **decision.trace()}, indent=2), file=sys.stderr)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schema = ConfigFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "personalize config file"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="personalize", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API (the embedded demo config without --config)")
+    serve.add_argument("--config", help="a YAML file or a directory of them")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-access-log", action="store_true", help="do not write JSON access-log lines")
+    serve.set_defaults(func=cmd_serve)
+
+    validate = sub.add_parser("validate", help="check a config; print every error with its file and path")
+    validate.add_argument("path")
+    validate.set_defaults(func=cmd_validate)
+
+    call = sub.add_parser("call", help="decide locally; the response on stdout, the trace on stderr")
+    call.add_argument("friendly_id")
+    call.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="a param; dots nest (loyalty.tier=gold); JSON values are typed")
+    call.add_argument("--browser-id")
+    call.add_argument("--email")
+    call.add_argument("--channel", default="WEB")
+    call.add_argument("--language")
+    call.add_argument("--currency")
+    call.add_argument("--point-of-sale", default="")
+    call.add_argument("--project")
+    call.add_argument("--preview", action="store_true", help="run the draft version")
+    call.add_argument("--config")
+    call.set_defaults(func=cmd_call)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

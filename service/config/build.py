@@ -1,0 +1,246 @@
+"""Compile validated config into the immutable Runtime: audiences, templates, plugins, catalogs."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from decision_models import (
+    CONDITION_ROOTS,
+    TEMPLATE_ROOTS,
+    Audience,
+    Catalog,
+    DecisionModel,
+    Experience,
+    ExperienceVersion,
+    ExpressionError,
+    Kind,
+    PluginModel,
+    Status,
+    TemplateError,
+    Variant,
+    compile_condition,
+    compile_template,
+    cumulative,
+)
+
+from ..runtime import Project, Runtime
+from . import schema
+from .errors import ConfigError, ConfigIssue
+from .loading import LoadedConfig, Origin
+
+
+@dataclass
+class _ProjectParts:
+    audiences: dict[str, Audience] = field(default_factory=dict)
+    models: dict[str, DecisionModel] = field(default_factory=dict)
+    experiences: dict[str, Experience] = field(default_factory=dict)
+    param_paths: set[tuple[str, ...]] = field(default_factory=set)
+    reads_headers: bool = False
+
+    def note_reads(self, reads: tuple[tuple[str, ...], ...]) -> None:
+        for path in reads:
+            if path[0] == "headers":
+                self.reads_headers = True
+            elif path[0] == "params" and (len(path) > 2 or (len(path) == 2 and "_" in path[1])):
+                self.param_paths.add(path[1:])
+
+
+def load_plugin(reference: str) -> Callable[[Mapping[str, Any]], Any]:
+    module_name, _, attribute = reference.partition(":")
+    module = importlib.import_module(module_name)
+    function = getattr(module, attribute)
+    if not callable(function):
+        raise TypeError(f"{reference} is not callable")
+    return function  # type: ignore[no-any-return]
+
+
+class _Builder:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.issues: list[ConfigIssue] = []
+
+    def issue(self, origin: Origin, sub: str, message: str) -> None:
+        self.issues.append(ConfigIssue(origin.file, f"{origin.path}{sub}", message))
+
+    def items(self, section: str) -> list[tuple[Any, Origin]]:
+        return list(zip(self.loaded.items[section], self.loaded.origins[section], strict=True))
+
+    def project_of(self, item: Any, origin: Origin, projects: Mapping[str, schema.Project]) -> str | None:
+        if item.project is None:
+            if len(projects) == 1:
+                return next(iter(projects))
+            self.issue(origin, ".project", "required when the config defines more or less than one project")
+            return None
+        if item.project not in projects:
+            self.issue(origin, ".project", f"unknown project '{item.project}'")
+            return None
+        return str(item.project)
+
+    def projects(self) -> dict[str, tuple[schema.Project, Origin]]:
+        out: dict[str, tuple[schema.Project, Origin]] = {}
+        keys: dict[str, str] = {}
+        contexts: dict[str, str] = {}
+        for project, origin in self.items("projects"):
+            if project.id in out:
+                self.issue(origin, ".id", f"project '{project.id}' is defined twice")
+                continue
+            out[project.id] = (project, origin)
+            if project.client_key:
+                if project.client_key in keys:
+                    self.issue(origin, ".clientKey", f"already used by project '{keys[project.client_key]}'")
+                keys[project.client_key] = project.id
+            for i, ctx in enumerate(project.context_ids):
+                if ctx in contexts:
+                    self.issue(origin, f".contextIds[{i}]", f"already used by project '{contexts[ctx]}'")
+                contexts[ctx] = project.id
+        return out
+
+    def audience(self, item: schema.Audience, origin: Origin, parts: _ProjectParts) -> None:
+        if item.id in parts.audiences:
+            self.issue(origin, ".id", f"audience '{item.id}' is defined twice in this project")
+            return
+        try:
+            condition = compile_condition(item.rule, roots=CONDITION_ROOTS)
+        except ExpressionError as exc:
+            self.issue(origin, ".rule", str(exc))
+            return
+        parts.note_reads(condition.reads)
+        parts.audiences[item.id] = Audience(id=item.id, name=item.name or item.id, condition=condition)
+
+    def model(self, item: schema.DecisionModel, origin: Origin, parts: _ProjectParts) -> None:
+        if item.id in parts.models:
+            self.issue(origin, ".id", f"decision model '{item.id}' is defined twice in this project")
+            return
+        try:
+            function = load_plugin(item.plugin)
+        except Exception as exc:  # import errors of operator code, reported as config errors
+            self.issue(origin, ".plugin", f"cannot load {item.plugin}: {type(exc).__name__}: {exc}")
+            return
+        parts.models[item.id] = PluginModel(id=item.id, reference=item.plugin, function=function)
+
+    def template(self, source: Any, origin: Origin, sub: str, parts: _ProjectParts) -> Any:
+        try:
+            compiled = compile_template(source, roots=TEMPLATE_ROOTS)
+        except TemplateError as exc:
+            self.issue(origin, sub, str(exc))
+            return None
+        parts.note_reads(compiled.reads)
+        return compiled
+
+    def ref(self, table: Mapping[str, Any], name: str | None, what: str, origin: Origin, sub: str) -> Any:
+        if name is None:
+            return None
+        if name not in table:
+            self.issue(origin, sub, f"unknown {what} '{name}'")
+        return table.get(name)
+
+    def version(
+        self, item: schema.Version, label: str, origin: Origin, sub: str, parts: _ProjectParts
+    ) -> ExperienceVersion | None:
+        before = len(self.issues)
+        variants = []
+        for i, v in enumerate(item.variants):
+            vsub = f"{sub}.variants[{i}]"
+            models = tuple(
+                self.ref(parts.models, m, "decision model", origin, f"{vsub}.decisionModels[{j}]")
+                for j, m in enumerate(v.decision_models)
+            )
+            if v.response is None and not v.control:
+                self.issue(origin, f"{vsub}.response", "required (a JSON template; {} at the least)")
+            variants.append(
+                Variant(
+                    id=v.id,
+                    name=v.name or v.id,
+                    response=self.template(v.response if v.response is not None else {}, origin,
+                                           f"{vsub}.response", parts),
+                    weight=v.weight or 0,
+                    audience=self.ref(parts.audiences, v.audience, "audience", origin, f"{vsub}.audience"),
+                    control=v.control,
+                    models=tuple(m for m in models if m is not None),
+                    summary={"id": v.id, "name": v.name or v.id},
+                )
+            )
+        audience = self.ref(parts.audiences, item.audience, "audience", origin, f"{sub}.audience")
+        fallback = self.template(item.fallback, origin, f"{sub}.fallback", parts)
+        if len(self.issues) > before:
+            return None
+        kind = Kind(item.type)
+        return ExperienceVersion(
+            label=label,
+            kind=kind,
+            variants=tuple(variants),
+            fallback=fallback,
+            channels=frozenset(c.upper() for c in item.targeting.channels),
+            points_of_sale=frozenset(item.targeting.points_of_sale),
+            audience=audience,
+            deadline_ms=item.deadline_ms,
+            bounds=cumulative([v.weight for v in variants]) if kind is Kind.AB else (),
+        )
+
+    def experience(self, item: schema.Experience, origin: Origin, parts: _ProjectParts) -> None:
+        if item.friendly_id in parts.experiences:
+            self.issue(origin, ".friendlyId", f"'{item.friendly_id}' is used twice in this project")
+            return
+        live = self.version(item, "live", origin, "", parts)
+        draft = self.version(item.draft, "draft", origin, ".draft", parts) if item.draft else None
+        if live is None or (item.draft is not None and draft is None):
+            return
+        exp_id = item.id or item.friendly_id
+        parts.experiences[item.friendly_id] = Experience(
+            id=exp_id,
+            friendly_id=item.friendly_id,
+            name=item.name or item.friendly_id,
+            status=Status(item.status),
+            live=live,
+            draft=draft,
+            summary={"id": exp_id, "friendlyId": item.friendly_id, "name": item.name or item.friendly_id},
+        )
+
+    def build(self, source: str) -> Runtime:
+        projects = self.projects()
+        raw = {pid: p for pid, (p, _) in projects.items()}
+        parts = {pid: _ProjectParts() for pid in projects}
+        for section, method in (
+            ("audiences", self.audience),
+            ("decision_models", self.model),
+            ("experiences", self.experience),
+        ):
+            for item, origin in self.items(section):
+                pid = self.project_of(item, origin, raw)
+                if pid is not None:
+                    method(item, origin, parts[pid])
+        if self.issues:
+            raise ConfigError(self.issues)
+        built = {
+            pid: Project(
+                id=pid,
+                name=p.name or pid,
+                client_key=p.client_key,
+                context_ids=tuple(p.context_ids),
+                contentstack_project_uid=p.contentstack_project_uid,
+                allowed_origins=frozenset(p.allowed_origins),
+                segment_write_keys=tuple(k.get_secret_value() for k in p.segment_write_keys),
+                catalog=Catalog.build(parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers),
+            )
+            for pid, p in raw.items()
+        }
+        settings = self.loaded.settings
+        return Runtime(
+            projects=built,
+            by_client_key={p.client_key: p for p in built.values() if p.client_key},
+            by_context_id={c: p for p in built.values() for c in p.context_ids},
+            default_deadline_ms=settings.default_deadline_ms,
+            max_body_bytes=settings.max_body_bytes,
+            source=source,
+            management_tokens=tuple(
+                t.get_secret_value().encode() for t in self.loaded.management.tokens if t.get_secret_value()
+            ),
+        )
+
+
+def build_runtime(loaded: LoadedConfig, source: str) -> Runtime:
+    """Compile a loaded config, or raise ConfigError listing every semantic problem."""
+    return _Builder(loaded).build(source)

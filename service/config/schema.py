@@ -1,0 +1,119 @@
+"""The config format, as pydantic v2 models: the single source of validation and of `personalize schema`.
+
+Keys are camelCase like the Sitecore wire format; unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic.alias_generators import to_camel
+
+FRIENDLY_ID = r"^[a-z0-9_]+$"
+ID = r"^[A-Za-z0-9_.-]+$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, hide_input_in_errors=True
+    )
+
+
+class Settings(_Model):
+    default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
+    max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
+
+
+class Management(_Model):
+    tokens: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer tokens for preview, explain and management calls; reference them as ${env:NAME}.",
+    )
+
+
+class Project(_Model):
+    id: str = Field(pattern=ID)
+    name: str = ""
+    client_key: str = Field("", description="Sitecore clientKey sent in callFlows bodies (public).")
+    context_ids: list[str] = Field(default_factory=list, description="Edge context ids (sitecoreContextId).")
+    contentstack_project_uid: str = ""
+    segment_write_keys: list[SecretStr] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="CORS origins allowed to call this project; '*' allows any."
+    )
+
+
+class Audience(_Model):
+    id: str = Field(pattern=ID)
+    project: str | None = None
+    name: str = ""
+    description: str = ""
+    rule: Any = Field(description="A JSON Logic rule over request, params, headers and guest.")
+
+
+class DecisionModel(_Model):
+    id: str = Field(pattern=ID)
+    project: str | None = None
+    name: str = ""
+    plugin: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="python package.module:function")
+
+
+class Targeting(_Model):
+    channels: list[str] = Field(default_factory=list, description="Empty: every channel.")
+    points_of_sale: list[str] = Field(default_factory=list, description="Empty: every point of sale.")
+
+
+class Variant(_Model):
+    id: str = Field(pattern=ID)
+    name: str = ""
+    weight: int | None = Field(None, ge=0, le=10_000, description="A/B share in basis points (10000 = 100 %).")
+    audience: str | None = Field(None, description="Segmented: the audience this variant serves.")
+    control: bool = Field(False, description="A/B control: returns the experience's fallback.")
+    decision_models: list[str] = Field(default_factory=list)
+    response: Any = Field(None, description="JSON template; `${path}` placeholders insert typed values.")
+
+
+class Version(_Model):
+    type: Literal["segmented", "ab"]
+    targeting: Targeting = Field(default_factory=Targeting)
+    audience: str | None = None
+    deadline_ms: int | None = Field(None, ge=1, le=60_000)
+    fallback: Any = Field(default_factory=dict, description="JSON template returned on failure or control.")
+    variants: list[Variant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _variants_fit_type(self) -> Version:
+        if self.type == "ab":
+            total = sum(v.weight or 0 for v in self.variants)
+            if total != 10_000:
+                raise ValueError(f"A/B variant weights must add up to 10000 basis points, not {total}")
+        else:
+            for v in self.variants:
+                if v.weight is not None or v.control:
+                    raise ValueError(f"variant {v.id}: weight and control are for A/B experiences only")
+        ids = [v.id for v in self.variants]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"variant ids must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+
+class Experience(Version):
+    friendly_id: str = Field(pattern=FRIENDLY_ID)
+    id: str | None = Field(None, pattern=ID, description="Bucketing salt; defaults to friendlyId.")
+    project: str | None = None
+    name: str = ""
+    status: Literal["draft", "active", "paused"] = "draft"
+    draft: Version | None = Field(None, description="A draft version beside the live one, run only in preview.")
+
+
+class ConfigFile(_Model):
+    """One config file; a directory of them is merged (lists concatenated, ids unique)."""
+
+    settings: Settings = Field(default_factory=Settings)
+    management: Management = Field(default_factory=Management)
+    projects: list[Project] = Field(default_factory=list)
+    audiences: list[Audience] = Field(default_factory=list)
+    decision_models: list[DecisionModel] = Field(default_factory=list)
+    experiences: list[Experience] = Field(default_factory=list)

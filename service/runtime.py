@@ -1,0 +1,50 @@
+"""The compiled runtime: projects with their catalogs, settings and management credentials.
+
+Built once per config load (service/config/build.py); immutable; swapped whole on reload.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from decision_models import Catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    name: str
+    client_key: str
+    context_ids: tuple[str, ...]
+    contentstack_project_uid: str
+    catalog: Catalog
+    allowed_origins: frozenset[str] = frozenset()
+    # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
+    segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
+
+    def allows_origin(self, origin: str) -> bool:
+        return "*" in self.allowed_origins or origin in self.allowed_origins
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    projects: Mapping[str, Project]
+    by_client_key: Mapping[str, Project]
+    by_context_id: Mapping[str, Project]
+    default_deadline_ms: int
+    max_body_bytes: int
+    source: str  # the config path, or "(embedded demo)"
+    management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
+
+    def is_management_token(self, token: str) -> bool:
+        """Constant-time check of a bearer token against every configured management token."""
+        candidate = token.encode()
+        matched = False
+        for known in self.management_tokens:
+            matched |= hmac.compare_digest(candidate, known)
+        return matched and bool(candidate)
+
+    def any_origin_allowed(self, origin: str) -> bool:
+        return any(p.allows_origin(origin) for p in self.projects.values())
