@@ -1,0 +1,45 @@
+"""Shared fixtures: the demo app, an in-process HTTP client, config files written to tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from service.app import create_app
+from service.config import load_runtime
+from service.observability import Metrics
+
+MANAGEMENT_TOKEN = "demo-management-token"
+
+
+@pytest.fixture
+def demo_app() -> Starlette:
+    return create_app(load_runtime(env={}), Metrics())
+
+
+@pytest.fixture
+async def client(demo_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=demo_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a YAML file (dedented) under tmp_path and return its path."""
+
+    def write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+def app_client(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")

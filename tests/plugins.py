@@ -1,0 +1,42 @@
+"""Decision-model plugins used by the tests (loaded by config as `tests.plugins:NAME`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+FINISHED: list[str] = []
+
+
+async def score(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    tier = inputs["params"].get("tier", "none")
+    return {"score": {"gold": 90, "silver": 50}.get(tier, 10), "tier": tier}
+
+
+async def sleeps_past_deadline(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    await asyncio.sleep(2)
+    FINISHED.append("async")
+    return {"late": True}
+
+
+def sync_sleeps_past_deadline(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    time.sleep(0.5)
+    FINISHED.append("sync")
+    return {"late": True}
+
+
+def fails(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    raise RuntimeError("upstream said no")
+
+
+def returns_unserializable(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"value": {1, 2, 3}}
+
+
+def returns_list(inputs: Mapping[str, Any]) -> list[int]:
+    return [1, 2]
+
+
+NOT_CALLABLE = 42
