@@ -38,29 +38,25 @@ def candidates() -> dict[str, Callable[[], Any]]:
     import datalogic_py
 
     rule = datalogic_py.Engine().compile(
-        {"and": [
-            {"==": [{"var": "request.channel"}, "WEB"]},
-            {"in": [{"var": "params.tier"}, ["gold", "platinum"]]},
-            {">": [{"var": "params.cartValue"}, 100]},
-        ]}
+        {
+            "and": [
+                {"==": [{"var": "request.channel"}, "WEB"]},
+                {"in": [{"var": "params.tier"}, ["gold", "platinum"]]},
+                {">": [{"var": "params.cartValue"}, 100]},
+            ]
+        }
     )
     out[f"datalogic-py {version('datalogic-py')} (JSON Logic)"] = lambda: rule.evaluate(CONTEXT)
 
     import cel
 
-    program = cel.compile(
-        'request.channel == "WEB" && params.tier in ["gold", "platinum"] && params.cartValue > 100'
-    )
-    out[f"common-expression-language {version('common-expression-language')} (CEL)"] = (
-        lambda: program.execute(CONTEXT)
-    )
+    program = cel.compile('request.channel == "WEB" && params.tier in ["gold", "platinum"] && params.cartValue > 100')
+    out[f"common-expression-language {version('common-expression-language')} (CEL)"] = lambda: program.execute(CONTEXT)
 
     import celpy
 
     env = celpy.Environment()
-    ast = env.compile(
-        'request.channel == "WEB" && params.tier in ["gold", "platinum"] && params.cartValue > 100'
-    )
+    ast = env.compile('request.channel == "WEB" && params.tier in ["gold", "platinum"] && params.cartValue > 100')
     prog = env.program(ast)
     out[f"cel-python {version('cel-python')} (CEL)"] = lambda: prog.evaluate(
         celpy.json_to_cel(CONTEXT)  # type: ignore[arg-type,attr-defined]

@@ -172,8 +172,13 @@ def _pick_variant(
         tried = []
         for variant in version.variants:
             if variant.audience is None or variant.audience.condition.matches(context):
-                tried.append({"variant": variant.id, "audience": variant.audience.id if variant.audience else None,
-                              "matched": True})
+                tried.append(
+                    {
+                        "variant": variant.id,
+                        "audience": variant.audience.id if variant.audience else None,
+                        "matched": True,
+                    }
+                )
                 decision.steps.append({"step": "segment", "tried": tried})
                 return variant
             tried.append({"variant": variant.id, "audience": variant.audience.id, "matched": False})
@@ -185,8 +190,15 @@ def _pick_variant(
         key, source = random_key(), "random (no browserId, identifiers, email or guestRef)"
     decision.bucket = bucket(experience.id, key)
     index = choose(decision.bucket, version.bounds)
-    decision.steps.append({"step": "bucketing", "salt": experience.id, "visitorKeyFrom": source,
-                           "bucket": decision.bucket, "variant": version.variants[index].id})
+    decision.steps.append(
+        {
+            "step": "bucketing",
+            "salt": experience.id,
+            "visitorKeyFrom": source,
+            "bucket": decision.bucket,
+            "variant": version.variants[index].id,
+        }
+    )
     return version.variants[index]
 
 
@@ -258,8 +270,14 @@ async def decide(
             failure = f"{type(exc).__name__}: {exc}"
         t3 = clock()
         decision.timings["decision"] = (t3 - t2) * 1000
-        decision.steps.append({"step": "decisionModels", "models": [m.id for m in variant.models],
-                               "ms": round((t3 - t2) * 1000, 3), "error": failure})
+        decision.steps.append(
+            {
+                "step": "decisionModels",
+                "models": [m.id for m in variant.models],
+                "ms": round((t3 - t2) * 1000, 3),
+                "error": failure,
+            }
+        )
         if failure is not None:
             decision.outcome = Outcome.FALLBACK
             decision.steps.append({"step": "fallback", "reason": failure})

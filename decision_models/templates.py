@@ -82,9 +82,7 @@ class _Compiler:
             raise TemplateError(
                 f"'${{{expression}}}' reads '{root}'; paths start with one of: {', '.join(sorted(self.roots))}"
             )
-        steps: tuple[str | int, ...] = tuple(
-            name if name else int(index) for name, index in _STEP.findall(tail)
-        )
+        steps: tuple[str | int, ...] = tuple(name if name else int(index) for name, index in _STEP.findall(tail))
         default: Any = None
         if default_text is not None:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -32,6 +33,20 @@ class RuntimeRef:
         return self.current
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, endpoint: Endpoint, method: str) -> Route:
+    """A route whose endpoint is its own function object, so metrics can label requests by route path
+    even where one handler serves several paths."""
+
+    async def labelled(request: Request) -> Response:
+        return await endpoint(request)
+
+    labelled.__name__ = getattr(endpoint, "__name__", "endpoint")
+    return Route(path, labelled, methods=[method])
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
@@ -55,18 +70,18 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
         return Response(body, 200, media_type=content_type)
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/v2/callFlows", interactive.call_flows, methods=["POST"]),
-        Route("/v1/personalize", interactive.call_flows, methods=["POST"]),
-        Route("/personalize/v2/callFlows", interactive.call_flows, methods=["POST"]),
-        Route("/v2/callFlows/explain", interactive.explain, methods=["POST"]),
-        Route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, methods=["POST"]),
-        Route("/v2/callFlows/{flow_ref}", interactive.call_flows, methods=["POST"]),
-        Route("/v1/events/v1.2/browser/create.json", browser.create, methods=["GET"]),
-        Route("/v1.2/browser/create.json", browser.create, methods=["GET"]),
-        Route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, methods=["GET"]),
+        _route("/healthz", healthz, "GET"),
+        _route("/readyz", readyz, "GET"),
+        _route("/metrics", metrics_endpoint, "GET"),
+        _route("/v2/callFlows", interactive.call_flows, "POST"),
+        _route("/v1/personalize", interactive.call_flows, "POST"),
+        _route("/personalize/v2/callFlows", interactive.call_flows, "POST"),
+        _route("/v2/callFlows/explain", interactive.explain, "POST"),
+        _route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, "POST"),
+        _route("/v2/callFlows/{flow_ref}", interactive.call_flows, "POST"),
+        _route("/v1/events/v1.2/browser/create.json", browser.create, "GET"),
+        _route("/v1.2/browser/create.json", browser.create, "GET"),
+        _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
     ]
     route_names = {route.endpoint: route.path for route in routes}
 

@@ -43,8 +43,13 @@ class BrowserApi:
         except ApiError as exc:
             return stream_error(exc)
         browser_id = str(uuid.uuid4())
-        body = {"status": "OK", "version": "1.2", "client_key": project.client_key, "ref": browser_id,
-                "customer_ref": guest_ref(project.id, browser_id)}
+        body = {
+            "status": "OK",
+            "version": "1.2",
+            "client_key": project.client_key,
+            "ref": browser_id,
+            "customer_ref": guest_ref(project.id, browser_id),
+        }
         return Response(orjson.dumps(body), 200, media_type="application/json")
 
     async def show(self, request: Request) -> Response:

@@ -53,8 +53,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Several processes: each writes its metrics here and /metrics merges them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalize-metrics-")
     uvicorn.run(
-        "service.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-        access_log=False, log_level="info", server_header=False,
+        "service.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="info",
+        server_header=False,
     )
     return 0
 
@@ -93,8 +99,13 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(f"several projects: pick one with --project ({', '.join(sorted(runtime.projects))})", file=sys.stderr)
         return 2
     body = CallFlowBody(
-        friendlyId=args.friendly_id, channel=args.channel, language=args.language, currencyCode=args.currency,
-        pointOfSale=args.point_of_sale, browserId=args.browser_id, email=args.email,
+        friendlyId=args.friendly_id,
+        channel=args.channel,
+        language=args.language,
+        currencyCode=args.currency,
+        pointOfSale=args.point_of_sale,
+        browserId=args.browser_id,
+        email=args.email,
         params=parse_params(args.param),
     )
     request = to_decision_request(body, project.catalog, friendly_id=args.friendly_id, preview=args.preview)
@@ -130,8 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", help="decide locally; the response on stdout, the trace on stderr")
     call.add_argument("friendly_id")
-    call.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                      help="a param; dots nest (loyalty.tier=gold); JSON values are typed")
+    call.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a param; dots nest (loyalty.tier=gold); JSON values are typed",
+    )
     call.add_argument("--browser-id")
     call.add_argument("--email")
     call.add_argument("--channel", default="WEB")

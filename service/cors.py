@@ -56,12 +56,15 @@ class ProjectCors:
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 project: Project | None = scope.get("state", {}).get("project")
-                allowed = (project.allows_origin(origin) if project is not None
-                           else self.runtime().any_origin_allowed(origin))
+                allowed = (
+                    project.allows_origin(origin) if project is not None else self.runtime().any_origin_allowed(origin)
+                )
                 extra = [(b"vary", b"Origin")]
                 if allowed:
-                    extra += [(b"access-control-allow-origin", origin.encode("latin-1")),
-                              (b"access-control-expose-headers", EXPOSED)]
+                    extra += [
+                        (b"access-control-allow-origin", origin.encode("latin-1")),
+                        (b"access-control-expose-headers", EXPOSED),
+                    ]
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
@@ -69,18 +72,38 @@ class ProjectCors:
 
     async def _preflight(self, scope: Scope, origin: str, headers: Headers, send: Send) -> None:
         if not self._preflight_allowed(scope, origin):
-            body = orjson.dumps({"status": 403, "code": 403, "message": "Forbidden",
-                                 "developerMessage": f"origin {origin} is not allowed for this project"})
-            await send({"type": "http.response.start", "status": 403, "headers": [
-                (b"content-type", b"application/json"), (b"vary", b"Origin")]})
+            body = orjson.dumps(
+                {
+                    "status": 403,
+                    "code": 403,
+                    "message": "Forbidden",
+                    "developerMessage": f"origin {origin} is not allowed for this project",
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"application/json"), (b"vary", b"Origin")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         requested = headers.get("access-control-request-headers")
-        await send({"type": "http.response.start", "status": 204, "headers": [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-allow-methods", METHODS),
-            (b"access-control-allow-headers", requested.encode("latin-1") if requested else DEFAULT_ALLOWED_HEADERS),
-            (b"access-control-max-age", b"600"),
-            (b"vary", b"Origin"),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    (b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"access-control-allow-methods", METHODS),
+                    (
+                        b"access-control-allow-headers",
+                        requested.encode("latin-1") if requested else DEFAULT_ALLOWED_HEADERS,
+                    ),
+                    (b"access-control-max-age", b"600"),
+                    (b"vary", b"Origin"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})

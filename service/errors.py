@@ -8,9 +8,16 @@ import orjson
 from starlette.responses import Response
 
 MORE_INFO = "README.md#errors"  # clients show it; the README lists every status and its cause
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class ApiError(Exception):

@@ -32,16 +32,23 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.requests = Counter(
-            "personalize_http_requests", "HTTP requests by route and status", ["route", "status"],
+            "personalize_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "personalize_http_request_duration_seconds", "HTTP request latency by route", ["route"],
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "personalize_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.decisions = Counter(
-            "personalize_decisions", "Decisions by experience, variant and outcome",
-            ["experience", "variant", "outcome"], registry=self.registry,
+            "personalize_decisions",
+            "Decisions by experience, variant and outcome",
+            ["experience", "variant", "outcome"],
+            registry=self.registry,
         )
 
     def exposition(self) -> tuple[bytes, str]:
@@ -113,7 +120,17 @@ class Observability:
             self.metrics.requests.labels(route, str(status)).inc()
             self.metrics.latency.labels(route).observe(elapsed)
             if ACCESS_LOG.isEnabledFor(logging.INFO):
-                ACCESS_LOG.info("", extra={"fields": {
-                    "decisionId": decision_id, "method": scope["method"], "path": scope["path"],
-                    "route": route, "status": status, "ms": round(elapsed * 1000, 3), **log,
-                }})
+                ACCESS_LOG.info(
+                    "",
+                    extra={
+                        "fields": {
+                            "decisionId": decision_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "route": route,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 3),
+                            **log,
+                        }
+                    },
+                )

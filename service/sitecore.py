@@ -62,8 +62,10 @@ class InteractiveApi:
         if not _FRIENDLY_ID.match(fid):
             raise ApiError(400, "friendlyId must match ^[a-z0-9_]*$, with an optional trailing *", "friendlyId")
         log["friendlyId"] = fid
-        preview = (request.headers.get("x-personalize-preview", "").lower() in _PREVIEW_VALUES
-                   or request.query_params.get("preview", "").lower() in _PREVIEW_VALUES)
+        preview = (
+            request.headers.get("x-personalize-preview", "").lower() in _PREVIEW_VALUES
+            or request.query_params.get("preview", "").lower() in _PREVIEW_VALUES
+        )
         if preview or management:
             require_management(request, runtime)
         decision_request = to_decision_request(

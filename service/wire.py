@@ -72,8 +72,10 @@ def parse_body(raw: bytes) -> CallFlowBody:
     context = body.context
     if context and _LEGACY_CONTEXT_KEYS.intersection(context):
         # Legacy wrapper {"context": {browserId, clientKey, channel, ...}}: lift the fields to the top.
-        merged = {**{k: v for k, v in context.items() if k in _LEGACY_CONTEXT_KEYS},
-                  **body.model_dump(exclude_none=True, exclude={"context"})}
+        merged = {
+            **{k: v for k, v in context.items() if k in _LEGACY_CONTEXT_KEYS},
+            **body.model_dump(exclude_none=True, exclude={"context"}),
+        }
         try:
             return CallFlowBody.model_validate(merged)
         except ValidationError as exc:

@@ -12,9 +12,7 @@ import pytest
 from decision_models import bucket, choose, cumulative, murmur3_32
 from tests.vectors.murmur3_reference import murmur3_x86_32
 
-VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "bucketing.json").read_text(encoding="utf-8")
-)
+VECTORS: dict[str, Any] = json.loads((Path(__file__).parent / "vectors" / "bucketing.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("case", VECTORS["hash"], ids=lambda c: repr(c["input"]))

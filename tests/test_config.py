@@ -90,17 +90,22 @@ def test_unknown_references_and_bad_rules(write_config: Write) -> None:
     assert f"{path}: experiences[0].variants[0].audience: unknown audience 'ghost'" in errors
     assert f"{path}: experiences[0].variants[0].decisionModels[0]: unknown decision model 'missing'" in errors
     assert f"{path}: experiences[0].audience: unknown audience 'nobody'" in errors
-    assert any(e.startswith(f"{path}: experiences[0].variants[0].response: at t: '${{secret.x}}' reads 'secret'")
-               for e in errors)
+    assert any(
+        e.startswith(f"{path}: experiences[0].variants[0].response: at t: '${{secret.x}}' reads 'secret'")
+        for e in errors
+    )
 
 
 def test_directory_merge_reports_the_right_file(write_config: Write, tmp_path: Path) -> None:
     write_config(BASE, "10-base.yaml")
-    bad = write_config("""
+    bad = write_config(
+        """
         experiences:
           - {friendlyId: two, type: segmented, variants: [{id: a, audience: ghost, response: {}}]}
           - {friendlyId: one, type: segmented, variants: [{id: a, response: {}}]}
-        """, "20-more.yml")
+        """,
+        "20-more.yml",
+    )
     write_config("not: yaml: here", "notes.txt")  # ignored: not .yaml / .yml
     errors = errors_of(tmp_path)
     assert errors == [
@@ -111,11 +116,14 @@ def test_directory_merge_reports_the_right_file(write_config: Write, tmp_path: P
 
 def test_directory_merge_works(write_config: Write, tmp_path: Path) -> None:
     write_config(BASE, "a.yaml")
-    write_config("""
+    write_config(
+        """
         audiences: [{id: gold, rule: {"==": [{"var": "params.tier"}, "gold"]}}]
         experiences:
           - {friendlyId: two, status: active, type: segmented, variants: [{id: a, audience: gold, response: {}}]}
-        """, "b.yaml")
+        """,
+        "b.yaml",
+    )
     catalog = load_runtime(tmp_path, env={}).projects["p"].catalog
     assert catalog.ordered_ids == ("one", "two")
 
@@ -190,8 +198,7 @@ def test_plugins_must_load(write_config: Write) -> None:
         """)
     errors = errors_of(path)
     assert any(e.startswith(f"{path}: decisionModels[0].plugin: cannot load tests.no_such_module:f") for e in errors)
-    assert any(e.startswith(f"{path}: decisionModels[1].plugin: cannot load") and "not callable" in e
-               for e in errors)
+    assert any(e.startswith(f"{path}: decisionModels[1].plugin: cannot load") and "not callable" in e for e in errors)
     malformed = write_config('projects: [{id: p}]\ndecisionModels: [{id: c, plugin: "not a reference"}]\n', "m.yaml")
     [error] = errors_of(malformed)
     assert error.startswith(f"{malformed}: decisionModels[0].plugin: String should match pattern")

@@ -170,8 +170,9 @@ async def test_ab_sticky_per_visitor(catalog: Catalog) -> None:
 
 async def test_anonymous_visitor_gets_a_random_bucket(catalog: Catalog) -> None:
     keys = iter(["x1", "x2"])
-    d1 = await decide(catalog, DecisionRequest(friendly_id="ab"), default_deadline_ms=250,
-                      random_key=lambda: next(keys))
+    d1 = await decide(
+        catalog, DecisionRequest(friendly_id="ab"), default_deadline_ms=250, random_key=lambda: next(keys)
+    )
     assert d1.bucket == bucket("ab", "x1")
     assert "random" in d1.steps[-1]["visitorKeyFrom"]
 
@@ -210,8 +211,11 @@ async def test_client_timeout_tightens_the_deadline(catalog: Catalog) -> None:
 
 @pytest.mark.parametrize(
     ("fid", "reason"),
-    [("uses_broken", "RuntimeError: upstream said no"), ("uses_weird", "render failed"),
-     ("uses_listy", "returned list, not a mapping")],
+    [
+        ("uses_broken", "RuntimeError: upstream said no"),
+        ("uses_weird", "render failed"),
+        ("uses_listy", "returned list, not a mapping"),
+    ],
 )
 async def test_failing_steps_return_fallback(catalog: Catalog, fid: str, reason: str) -> None:
     outcome, body, decision = await run(catalog, friendly_id=fid)
@@ -230,6 +234,9 @@ async def test_trace_lists_every_step(catalog: Catalog) -> None:
 
 def test_clock_is_injectable(catalog: Catalog) -> None:
     ticks: Callable[[], float] = iter([0.0, 1.0, 3.0, 6.0]).__next__
-    decision = asyncio.run(decide(catalog, DecisionRequest(friendly_id="gated", params={"tier": "gold"}),
-                                  default_deadline_ms=250, clock=ticks))
+    decision = asyncio.run(
+        decide(
+            catalog, DecisionRequest(friendly_id="gated", params={"tier": "gold"}), default_deadline_ms=250, clock=ticks
+        )
+    )
     assert decision.timings == {"audience": 1000.0, "bucketing": 2000.0, "render": 3000.0}

@@ -45,7 +45,7 @@ def test_wrong_argument_count_is_a_load_error() -> None:
 
 
 def test_unknown_root_is_a_load_error() -> None:
-    with pytest.raises(ExpressionError, match="reads 'secrets.key'"):
+    with pytest.raises(ExpressionError, match=r"reads 'secrets\.key'"):
         compile_condition({"==": [{"var": "secrets.key"}, 1]}, roots=CONDITION_ROOTS)
 
 

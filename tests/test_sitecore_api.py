@@ -33,8 +33,11 @@ CLOUD_SDK_BODY = (
     b'{"channel":"WEB","clientKey":"","currencyCode":"EUR","friendlyId":"home_banner","guestRef":"G",'
     b'"language":"EN","params":{"utm":{"source":"google","campaign":"x"}},"pointOfSale":"","browserId":"B"}'
 )
-SDK_HEADERS = {"Content-Type": "application/json", "X-Library-Version": "0.6.1",
-               "x-sc-correlation-id": "3f2c0a1b2c3d4e5f60718293a4b5c6d7"}
+SDK_HEADERS = {
+    "Content-Type": "application/json",
+    "X-Library-Version": "0.6.1",
+    "x-sc-correlation-id": "3f2c0a1b2c3d4e5f60718293a4b5c6d7",
+}
 
 
 @pytest.fixture
@@ -83,29 +86,50 @@ async def test_every_response_has_timing_and_decision_id(ref_client: httpx.Async
 
 
 async def test_server_side_sdk_call_without_cookies_or_language(ref_client: httpx.AsyncClient) -> None:
-    body = {"channel": "WEB", "clientKey": "", "currencyCode": "EUR", "friendlyId": "home_banner", "guestRef": "",
-            "pointOfSale": "", "browserId": ""}
+    body = {
+        "channel": "WEB",
+        "clientKey": "",
+        "currencyCode": "EUR",
+        "friendlyId": "home_banner",
+        "guestRef": "",
+        "pointOfSale": "",
+        "browserId": "",
+    }
     r = await post(ref_client, "/v1/personalize?sitecoreContextId=CTX", body)
     assert r.json() == {"title": "for everyone", "channel": "WEB"}
 
 
 async def test_engage_flattened_params_and_identifiers(ref_client: httpx.AsyncClient) -> None:
-    body = {"channel": "web", "clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "currency": "eur",
-            "email": "ana@example.com", "friendlyId": "home_banner", "identifiers": {"id": "123456", "provider": "BXLP"},
-            "language": "en", "params": {"loyalty_tier": "gold"}, "pointOfSale": "myretailsite/ireland"}
+    body = {
+        "channel": "web",
+        "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
+        "currency": "eur",
+        "email": "ana@example.com",
+        "friendlyId": "home_banner",
+        "identifiers": {"id": "123456", "provider": "BXLP"},
+        "language": "en",
+        "params": {"loyalty_tier": "gold"},
+        "pointOfSale": "myretailsite/ireland",
+    }
     r = await post(ref_client, "/v2/callFlows", body)
     assert r.json() == {"title": "gold"}
 
 
 async def test_channel_defaults_to_web_and_is_case_insensitive(ref_client: httpx.AsyncClient) -> None:
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
-                                                 "friendlyId": "home_banner", "channel": "mobile_app"})
+    r = await post(
+        ref_client,
+        "/v2/callFlows",
+        {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_banner", "channel": "mobile_app"},
+    )
     assert r.json() == {"title": "for everyone", "channel": "MOBILE_APP"}
 
 
 async def test_headers_are_readable_by_audiences(ref_client: httpx.AsyncClient) -> None:
-    r = await ref_client.post("/v2/callFlows", json={"clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
-                                                     "friendlyId": "home_banner"}, headers={"User-Agent": "curl/8"})
+    r = await ref_client.post(
+        "/v2/callFlows",
+        json={"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_banner"},
+        headers={"User-Agent": "curl/8"},
+    )
     assert r.json() == {"title": "curl"}
 
 
@@ -116,22 +140,42 @@ async def test_page_variants_reach_the_template(ref_client: httpx.AsyncClient) -
 
 
 async def test_legacy_flow_ref_path_and_context_wrapper(ref_client: httpx.AsyncClient) -> None:
-    r = await post(ref_client, "/v2/callFlows/home_banner",
-                   {"channel": "WEB", "browserId": "b1", "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
-                    "pointOfSale": "x"})
+    r = await post(
+        ref_client,
+        "/v2/callFlows/home_banner",
+        {"channel": "WEB", "browserId": "b1", "clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "pointOfSale": "x"},
+    )
     assert r.json() == {"title": "for everyone", "channel": "WEB"}
-    wrapped = {"context": {"browserId": "b1", "clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "channel": "MOBILE_WEB",
-                           "language": "en", "currencyCode": "EUR", "uri": "/", "region": "ie", "pointOfSale": "x",
-                           "friendlyId": "home_banner"}}
+    wrapped = {
+        "context": {
+            "browserId": "b1",
+            "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
+            "channel": "MOBILE_WEB",
+            "language": "en",
+            "currencyCode": "EUR",
+            "uri": "/",
+            "region": "ie",
+            "pointOfSale": "x",
+            "friendlyId": "home_banner",
+        }
+    }
     r = await post(ref_client, "/v2/callFlows", wrapped)
     assert r.json() == {"title": "for everyone", "channel": "MOBILE_WEB"}
 
 
 async def test_get_audience_legacy_jss(ref_client: httpx.AsyncClient) -> None:
-    body = {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "pointOfSale": "x", "browserId": "B", "timeout": 400,
-            "context": {"geo": {"city": "Dublin", "country": "IE", "latitude": 1, "longitude": 2, "region": "L"},
-                        "referrer": "https://google.com", "ua": "Mozilla",
-                        "utm": {"utm_campaign": "c", "utm_source": "google"}}}
+    body = {
+        "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
+        "pointOfSale": "x",
+        "browserId": "B",
+        "timeout": 400,
+        "context": {
+            "geo": {"city": "Dublin", "country": "IE", "latitude": 1, "longitude": 2, "region": "L"},
+            "referrer": "https://google.com",
+            "ua": "Mozilla",
+            "utm": {"utm_campaign": "c", "utm_source": "google"},
+        },
+    }
     r = await post(ref_client, "/v2/callFlows/getAudience/home_banner", body)
     assert r.json() == {"variantId": "everyone", "browserId": "B"}
     r = await post(ref_client, "/v2/callFlows/getAudience/ab_test", {**body, "browserId": "visitor-2"})
@@ -156,29 +200,52 @@ async def test_ab_control_is_sticky_and_returns_fallback(ref_client: httpx.Async
     [("nope", "not_found"), ("home_page_banner", "targeting_miss"), ("zzz*", "not_found")],
 )
 async def test_misses_are_200_empty_with_outcome(ref_client: httpx.AsyncClient, friendly_id: str, outcome: str) -> None:
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
-                                                 "friendlyId": friendly_id, "pointOfSale": ""})
+    r = await post(
+        ref_client,
+        "/v2/callFlows",
+        {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": friendly_id, "pointOfSale": ""},
+    )
     assert (r.status_code, r.content, r.headers["x-personalize-outcome"]) == (200, b"{}", outcome)
 
 
 async def test_trailing_star(ref_client: httpx.AsyncClient) -> None:
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_*"})
+    r = await post(
+        ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_*"}
+    )
     assert r.headers["x-personalize-experience"] == "home_banner"  # home_page_banner sorts later
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_p*",
-                                                 "pointOfSale": "myretailsite/ireland", "params": {"any": 1}})
+    r = await post(
+        ref_client,
+        "/v2/callFlows",
+        {
+            "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
+            "friendlyId": "home_p*",
+            "pointOfSale": "myretailsite/ireland",
+            "params": {"any": 1},
+        },
+    )
     assert r.json()["echo"] == 1
 
 
 async def test_deadline_fallback_over_http(ref_client: httpx.AsyncClient) -> None:
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "slow_one"})
-    assert (r.status_code, r.json(), r.headers["x-personalize-outcome"]) == (200, {"title": "fast fallback"}, "fallback")
+    r = await post(
+        ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "slow_one"}
+    )
+    assert (r.status_code, r.json(), r.headers["x-personalize-outcome"]) == (
+        200,
+        {"title": "fast fallback"},
+        "fallback",
+    )
     assert "decision;dur=" in r.headers["server-timing"]
 
 
 async def test_projects_are_isolated(ref_client: httpx.AsyncClient) -> None:
-    r = await post(ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "secret_only"})
+    r = await post(
+        ref_client, "/v2/callFlows", {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "secret_only"}
+    )
     assert r.content == b"{}"
-    r = await post(ref_client, "/v1/personalize?sitecoreContextId=OTHER", {"clientKey": "", "friendlyId": "secret_only"})
+    r = await post(
+        ref_client, "/v1/personalize?sitecoreContextId=OTHER", {"clientKey": "", "friendlyId": "secret_only"}
+    )
     assert r.json() == {"title": "other project"}
 
 
@@ -201,12 +268,21 @@ def assert_error(r: httpx.Response, status: int, field: str | None, text: str) -
         (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": ', "(body)", "malformed JSON"),
         (b"[1, 2]", "(body)", "must be a JSON object"),
         (b'{"clientKey": 5, "friendlyId": "x"}', "clientKey", "clientKey: Input should be a valid string"),
-        (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "params": "a=b"}', "params",
-         "params: Input should be an object"),
-        (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "identifiers": {"id": 1}}',
-         "identifiers.id", "Input should be a valid string"),
-        (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "timeout": -5}', "timeout",
-         "greater than or equal to 0"),
+        (
+            b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "params": "a=b"}',
+            "params",
+            "params: Input should be an object",
+        ),
+        (
+            b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "identifiers": {"id": 1}}',
+            "identifiers.id",
+            "Input should be a valid string",
+        ),
+        (
+            b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "x", "timeout": -5}',
+            "timeout",
+            "greater than or equal to 0",
+        ),
         (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee"}', "friendlyId", "friendlyId is required"),
         (b'{"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "Home-Banner"}', "friendlyId", "must match"),
         (b'\xff\xfe{"a": 1}', "(body)", "malformed JSON"),
@@ -219,12 +295,24 @@ async def test_bad_bodies_are_400_naming_the_field(
 
 
 async def test_unknown_project_is_401(ref_client: httpx.AsyncClient) -> None:
-    assert_error(await post(ref_client, "/v2/callFlows", {"clientKey": "wrong", "friendlyId": "x"}), 401, "clientKey",
-                 "unknown clientKey")
-    assert_error(await post(ref_client, "/v2/callFlows", {"clientKey": "", "friendlyId": "x"}), 401, "clientKey",
-                 "clientKey is required")
-    assert_error(await post(ref_client, "/v1/personalize?sitecoreContextId=nope", {"friendlyId": "x"}), 401,
-                 "sitecoreContextId", "unknown sitecoreContextId")
+    assert_error(
+        await post(ref_client, "/v2/callFlows", {"clientKey": "wrong", "friendlyId": "x"}),
+        401,
+        "clientKey",
+        "unknown clientKey",
+    )
+    assert_error(
+        await post(ref_client, "/v2/callFlows", {"clientKey": "", "friendlyId": "x"}),
+        401,
+        "clientKey",
+        "clientKey is required",
+    )
+    assert_error(
+        await post(ref_client, "/v1/personalize?sitecoreContextId=nope", {"friendlyId": "x"}),
+        401,
+        "sitecoreContextId",
+        "unknown sitecoreContextId",
+    )
 
 
 async def test_body_over_the_limit_is_413(ref_client: httpx.AsyncClient) -> None:
@@ -268,10 +356,16 @@ async def test_explain(ref_client: httpx.AsyncClient) -> None:
     assert body["response"] == {"title": "gold"}
     trace = body["trace"]
     assert (trace["project"], trace["experience"], trace["version"], trace["variant"]) == (
-        "reference", "home_banner", "live", "gold_v")
+        "reference",
+        "home_banner",
+        "live",
+        "gold_v",
+    )
     segment = next(s for s in trace["steps"] if s["step"] == "segment")
-    assert segment["tried"] == [{"variant": "google", "audience": "from_google", "matched": False},
-                                {"variant": "gold_v", "audience": "gold", "matched": True}]
+    assert segment["tried"] == [
+        {"variant": "google", "audience": "from_google", "matched": False},
+        {"variant": "gold_v", "audience": "gold", "matched": True},
+    ]
     assert set(trace["timingsMs"]) == {"parse", "audience", "bucketing", "render"}
     assert "test-token" not in r.text
 

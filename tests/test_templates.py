@@ -11,7 +11,7 @@ from decision_models import TEMPLATE_ROOTS, TemplateError, compile_template
 
 HOSTILE = [
     '"}, "admin": true, "x": {"',
-    "\\\"}",
+    '\\"}',
     "</script><script>alert(1)</script>",
     "${params.secret}",
     "\u0000\u2028\ud7ff",
@@ -34,8 +34,10 @@ def test_hostile_params_stay_strings(hostile: str) -> None:
 
 def test_whole_placeholder_keeps_json_type() -> None:
     context = {"params": {"n": 3, "f": 1.5, "b": False, "o": {"k": [1, 2]}, "l": [{"a": 1}]}}
-    out = render({"n": "${params.n}", "f": "${params.f}", "b": "${params.b}", "o": "${params.o}",
-                  "l": "${params.l[0].a}"}, context)
+    out = render(
+        {"n": "${params.n}", "f": "${params.f}", "b": "${params.b}", "o": "${params.o}", "l": "${params.l[0].a}"},
+        context,
+    )
     assert out == {"n": 3, "f": 1.5, "b": False, "o": {"k": [1, 2]}, "l": 1}
 
 
@@ -52,7 +54,9 @@ def test_defaults_apply_to_absent_and_null() -> None:
 
 def test_escape_and_out_of_range_index() -> None:
     assert render({"t": "$${not.a.placeholder}", "i": "${params.l[5]!null}"}, {"params": {"l": [1]}}) == {
-        "t": "${not.a.placeholder}", "i": None}
+        "t": "${not.a.placeholder}",
+        "i": None,
+    }
 
 
 def test_constant_template_renders_itself() -> None:

@@ -154,8 +154,9 @@ class _Builder:
                 Variant(
                     id=v.id,
                     name=v.name or v.id,
-                    response=self.template(v.response if v.response is not None else {}, origin,
-                                           f"{vsub}.response", parts),
+                    response=self.template(
+                        v.response if v.response is not None else {}, origin, f"{vsub}.response", parts
+                    ),
                     weight=v.weight or 0,
                     audience=self.ref(parts.audiences, v.audience, "audience", origin, f"{vsub}.audience"),
                     control=v.control,

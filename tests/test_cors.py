@@ -1,0 +1,81 @@
+"""CORS per project: preflight, allowed and refused origins, exposed headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.config import load_runtime
+from service.observability import Metrics
+from tests.conftest import app_client
+
+REFERENCE = Path(__file__).with_name("reference.yaml")
+BODY = {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_banner"}
+PREFLIGHT = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type,x-library-version",
+}
+
+
+@pytest.fixture
+async def ref_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(create_app(load_runtime(REFERENCE, env={}), Metrics())) as c:
+        yield c
+
+
+async def test_preflight_for_the_projects_origin(ref_client: httpx.AsyncClient) -> None:
+    r = await ref_client.options(
+        "/v1/personalize?sitecoreContextId=CTX", headers={"Origin": "https://site.example", **PREFLIGHT}
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "https://site.example"
+    assert "POST" in r.headers["access-control-allow-methods"]
+    assert r.headers["access-control-allow-headers"] == "content-type,x-library-version"
+
+
+async def test_preflight_refuses_another_projects_origin(ref_client: httpx.AsyncClient) -> None:
+    r = await ref_client.options(
+        "/v1/personalize?sitecoreContextId=CTX", headers={"Origin": "https://other.example", **PREFLIGHT}
+    )
+    assert r.status_code == 403
+    assert "access-control-allow-origin" not in r.headers
+    # Without a context id in the query, any project's origin may preflight (the body is not sent yet).
+    r = await ref_client.options("/v2/callFlows", headers={"Origin": "https://other.example", **PREFLIGHT})
+    assert r.status_code == 204
+    r = await ref_client.options("/v2/callFlows", headers={"Origin": "https://evil.example", **PREFLIGHT})
+    assert r.status_code == 403
+
+
+async def test_actual_request_is_checked_against_the_resolved_project(ref_client: httpx.AsyncClient) -> None:
+    r = await ref_client.post("/v2/callFlows", json=BODY, headers={"Origin": "https://site.example"})
+    assert r.headers["access-control-allow-origin"] == "https://site.example"
+    exposed = r.headers["access-control-expose-headers"]
+    assert "Server-Timing" in exposed and "X-Decision-Id" in exposed and "X-Personalize-Outcome" in exposed
+    assert r.headers["vary"] == "Origin"
+    # other.example belongs to another project: the browser must not read this project's response.
+    r = await ref_client.post("/v2/callFlows", json=BODY, headers={"Origin": "https://other.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+
+
+async def test_errors_before_a_project_is_known_still_readable(ref_client: httpx.AsyncClient) -> None:
+    r = await ref_client.post("/v2/callFlows", content=b"{", headers={"Origin": "https://site.example"})
+    assert r.status_code == 400
+    assert r.headers["access-control-allow-origin"] == "https://site.example"
+
+
+async def test_wildcard_demo_allows_any_origin(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/v2/callFlows",
+        json={"clientKey": "demo", "friendlyId": "home_banner"},
+        headers={"Origin": "http://localhost:3000"},
+    )
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+async def test_no_origin_no_cors_headers(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v2/callFlows", json={"clientKey": "demo", "friendlyId": "home_banner"})
+    assert "access-control-allow-origin" not in r.headers
