@@ -14,13 +14,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .access_log import AccessLog
 from .browser import BrowserApi
 from .config import load_runtime
 from .cors import ProjectCors
 from .errors import ApiError, sitecore_error
-from .observability import Metrics, Observability, configure_access_log
+from .metrics import Metrics
+from .observability import Observability
+from .responses import JsonBytes
 from .runtime import Runtime
 from .sitecore import InteractiveApi
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class RuntimeRef:
@@ -31,9 +36,6 @@ class RuntimeRef:
 
     def __call__(self) -> Runtime:
         return self.current
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _route(path: str, endpoint: Endpoint, method: str) -> Route:
@@ -47,14 +49,15 @@ def _route(path: str, endpoint: Endpoint, method: str) -> Route:
     return Route(path, labelled, methods=[method])
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status, media_type="application/json")
+def _json(body: Any) -> Response:
+    return JsonBytes(orjson.dumps(body))
 
 
-def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
+def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: AccessLog | None = None) -> Starlette:
     """The service for one compiled config."""
     ref = RuntimeRef(runtime)
     metrics = metrics or Metrics()
+    access_log = access_log or AccessLog(enabled=False)
     interactive = InteractiveApi(ref, metrics)
     browser = BrowserApi(ref)
 
@@ -69,12 +72,9 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
         body, content_type = metrics.exposition()
         return Response(body, 200, media_type=content_type)
 
-    routes = [
-        _route("/healthz", healthz, "GET"),
-        _route("/readyz", readyz, "GET"),
-        _route("/metrics", metrics_endpoint, "GET"),
-        _route("/v2/callFlows", interactive.call_flows, "POST"),
+    routes = [  # the SDKs' hot paths first: routing tries them in order
         _route("/v1/personalize", interactive.call_flows, "POST"),
+        _route("/v2/callFlows", interactive.call_flows, "POST"),
         _route("/personalize/v2/callFlows", interactive.call_flows, "POST"),
         _route("/v2/callFlows/explain", interactive.explain, "POST"),
         _route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, "POST"),
@@ -82,12 +82,16 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
         _route("/v1/events/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
+        _route("/healthz", healthz, "GET"),
+        _route("/readyz", readyz, "GET"),
+        _route("/metrics", metrics_endpoint, "GET"),
     ]
     route_names = {route.endpoint: route.path for route in routes}
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return sitecore_error(ApiError(exc.status_code, exc.detail or "error"), exc.headers)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (exc.headers or {}).items()]
+        return sitecore_error(ApiError(exc.status_code, exc.detail or "error"), headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         # A bug, never something the client sent; the detail stays in the server log.
@@ -96,7 +100,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(Observability, metrics=metrics, routes=route_names),
+            Middleware(Observability, metrics=metrics, access_log=access_log, routes=route_names),
             Middleware(ProjectCors, runtime=ref),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
@@ -108,5 +112,5 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` workers: PERSONALIZE_CONFIG (unset: the demo), PERSONALIZE_ACCESS_LOG."""
-    configure_access_log(os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
-    return create_app(load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None))
+    access_log = AccessLog(enabled=os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
+    return create_app(load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None), access_log=access_log)

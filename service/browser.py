@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ApiError, stream_error
-from .inputs import context_id, resolve_project
+from .inputs import Incoming, resolve_project
+from .responses import JsonBytes
 from .runtime import Project, Runtime
 
 _NAMESPACE = uuid.UUID("6f1f5b0e-3c1a-5d3e-9a51-7a1e0c2b9d40")
@@ -32,7 +33,8 @@ class BrowserApi:
         self.runtime = runtime
 
     def _project(self, request: Request) -> Project:
-        project = resolve_project(self.runtime(), request.query_params.get("client_key"), context_id(request))
+        incoming = Incoming(request.scope)
+        project = resolve_project(self.runtime(), incoming.query("client_key"), incoming.context_id())
         request.scope["state"]["project"] = project
         return project
 
@@ -50,7 +52,7 @@ class BrowserApi:
             "ref": browser_id,
             "customer_ref": guest_ref(project.id, browser_id),
         }
-        return Response(orjson.dumps(body), 200, media_type="application/json")
+        return JsonBytes(orjson.dumps(body))
 
     async def show(self, request: Request) -> Response:
         """GET /v1/events/v1.2/browser/{browserId}/show.json: `{customer: {ref}}`."""
@@ -61,5 +63,4 @@ class BrowserApi:
                 raise ApiError(400, "browserId must be 1-128 characters of A-Z a-z 0-9 _ . : -", "browserId")
         except ApiError as exc:
             return stream_error(exc)
-        body = {"customer": {"ref": guest_ref(project.id, browser_id)}}
-        return Response(orjson.dumps(body), 200, media_type="application/json")
+        return JsonBytes(orjson.dumps({"customer": {"ref": guest_ref(project.id, browser_id)}}))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import orjson
-from starlette.responses import Response
+
+from .responses import JsonBytes
 
 MORE_INFO = "README.md#errors"  # clients show it; the README lists every status and its cause
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
@@ -30,22 +30,25 @@ class ApiError(Exception):
         self.field = field
 
 
-def sitecore_error(error: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+def sitecore_error_body(status: int, developer_message: str, field: str | None = None) -> bytes:
     """callFlows error body: both `moreInfo` (docs, .NET SDK) and `moreInfoUrl` (Cloud SDK types)."""
     body: dict[str, object] = {
-        "status": error.status,
-        "code": error.status,
-        "message": _REASONS.get(error.status, "Error"),
-        "developerMessage": error.developer_message,
+        "status": status,
+        "code": status,
+        "message": _REASONS.get(status, "Error"),
+        "developerMessage": developer_message,
         "moreInfo": MORE_INFO,
         "moreInfoUrl": MORE_INFO,
     }
-    if error.field is not None:
-        body["field"] = error.field
-    return Response(orjson.dumps(body), error.status, headers=headers, media_type="application/json")
+    if field is not None:
+        body["field"] = field
+    return orjson.dumps(body)
 
 
-def stream_error(error: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+def sitecore_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
+    return JsonBytes(sitecore_error_body(error.status, error.developer_message, error.field), error.status, headers)
+
+
+def stream_error(error: ApiError) -> JsonBytes:
     """Browser and stream endpoints' error body: `{error_msg, moreInfo}`."""
-    body = {"error_msg": error.developer_message, "moreInfo": MORE_INFO}
-    return Response(orjson.dumps(body), error.status, headers=headers, media_type="application/json")
+    return JsonBytes(orjson.dumps({"error_msg": error.developer_message, "moreInfo": MORE_INFO}), error.status)

@@ -1,31 +1,75 @@
-"""Reading what a request carries at the edge: a size-limited body, the project, the bearer token."""
+"""Reading what a request carries at the edge: headers, query, a size-limited body, project, bearer token.
+
+Reads the ASGI scope directly: Starlette's QueryParams and Headers cost ~15 us a request here (parse_qsl
+of the whole query, a Headers object per access), a quarter of the request budget (bench/http.py).
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from urllib.parse import unquote_plus
+
+from starlette.types import Receive, Scope
 
 from .errors import ApiError
 from .runtime import Project, Runtime
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+class Incoming:
+    """The headers (first value wins) and query of one request, looked up by name."""
+
+    __slots__ = ("headers", "query_string")
+
+    def __init__(self, scope: Scope) -> None:
+        self.headers: dict[bytes, bytes] = {}
+        for name, value in reversed(scope["headers"]):
+            self.headers[name] = value
+        self.query_string: bytes = scope.get("query_string", b"")
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return value.decode("latin-1") if value is not None else None
+
+    def query(self, name: str) -> str | None:
+        if not self.query_string:
+            return None
+        key = name.encode() + b"="
+        for part in self.query_string.split(b"&"):
+            if part.startswith(key):
+                return unquote_plus(part[len(key) :].decode("latin-1"))
+        return None
+
+    def header_map(self) -> dict[str, str]:
+        """Every header as str -> str, for audience rules that read `headers.*`."""
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers.items()}
+
+    def context_id(self) -> str:
+        """Edge context id: `sitecoreContextId` query (Cloud SDK) or `x-sitecore-contextid` header (Content SDK)."""
+        return self.query("sitecoreContextId") or self.header(b"x-sitecore-contextid") or ""
+
+    def bearer_token(self) -> str | None:
+        header = self.header(b"authorization") or ""
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def read_body(receive: Receive, incoming: Incoming, limit: int) -> bytes:
     """The body, or 413 as soon as it is known to exceed `limit` bytes (before reading it all)."""
-    declared = request.headers.get("content-length")
+    declared = incoming.headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"body of {declared} bytes exceeds the limit of {limit} bytes", "(body)")
+        raise ApiError(413, f"body of {declared.decode()} bytes exceeds the limit of {limit} bytes", "(body)")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ApiError(400, "the client disconnected before sending the whole body", "(body)")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise ApiError(413, f"body exceeds the limit of {limit} bytes", "(body)")
         chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def context_id(request: Request) -> str:
-    """The edge context id: `sitecoreContextId` query (Cloud SDK) or `x-sitecore-contextid` header (Content SDK)."""
-    return request.query_params.get("sitecoreContextId") or request.headers.get("x-sitecore-contextid") or ""
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def resolve_project(runtime: Runtime, client_key: str | None, ctx: str) -> Project:
@@ -43,15 +87,9 @@ def resolve_project(runtime: Runtime, client_key: str | None, ctx: str) -> Proje
     raise ApiError(401, "clientKey is required (or sitecoreContextId on edge endpoints)", "clientKey")
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def require_management(request: Request, runtime: Runtime) -> None:
+def require_management(incoming: Incoming, runtime: Runtime) -> None:
     """401 unless the request carries one of the configured management bearer tokens."""
-    token = bearer_token(request)
+    token = incoming.bearer_token()
     if token is None:
         raise ApiError(401, "a management bearer token is required (Authorization: Bearer ...)", "Authorization")
     if not runtime.is_management_token(token):

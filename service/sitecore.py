@@ -12,11 +12,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from decision_models import Decision, decide
+from decision_models import Decision, Outcome, decide
 
 from .errors import ApiError, sitecore_error
-from .inputs import context_id, read_body, require_management, resolve_project
-from .observability import Metrics
+from .inputs import Incoming, read_body, require_management, resolve_project
+from .metrics import Metrics
+from .responses import JsonBytes
 from .runtime import Project, Runtime
 from .wire import BodyError, CallFlowBody, parse_body, to_decision_request
 
@@ -24,8 +25,8 @@ _FRIENDLY_ID = re.compile(r"^[a-z0-9_]*\*?$")
 _PREVIEW_VALUES = frozenset({"draft", "true", "1"})
 
 
-def server_timing(timings: dict[str, float]) -> str:
-    return ", ".join(f"{name};dur={ms:.3f}" for name, ms in timings.items())
+def server_timing(timings: dict[str, float]) -> bytes:
+    return ", ".join([f"{name};dur={ms:.3f}" for name, ms in timings.items()]).encode()
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Evaluated:
     body: CallFlowBody
     decision: Decision
     parse_ms: float
+    correlation_id: bytes | None
 
 
 class InteractiveApi:
@@ -47,12 +49,13 @@ class InteractiveApi:
         runtime = self.runtime()
         state = request.scope["state"]
         started: float = state.get("started", time.perf_counter())
-        raw = await read_body(request, runtime.max_body_bytes)
+        incoming = Incoming(request.scope)
+        raw = await read_body(request.receive, incoming, runtime.max_body_bytes)
         try:
             body = parse_body(raw)
         except BodyError as exc:
             raise ApiError(exc.status, str(exc), exc.field) from None
-        project = resolve_project(runtime, body.clientKey, context_id(request))
+        project = resolve_project(runtime, body.clientKey, incoming.context_id())
         state["project"] = project
         log = state["log"]
         log["project"] = project.id
@@ -62,43 +65,42 @@ class InteractiveApi:
         if not _FRIENDLY_ID.match(fid):
             raise ApiError(400, "friendlyId must match ^[a-z0-9_]*$, with an optional trailing *", "friendlyId")
         log["friendlyId"] = fid
-        preview = (
-            request.headers.get("x-personalize-preview", "").lower() in _PREVIEW_VALUES
-            or request.query_params.get("preview", "").lower() in _PREVIEW_VALUES
-        )
-        if preview or management:
-            require_management(request, runtime)
+        preview = (incoming.header(b"x-personalize-preview") or incoming.query("preview") or "").lower()
+        preview_on = preview in _PREVIEW_VALUES
+        if preview_on or management:
+            require_management(incoming, runtime)
         decision_request = to_decision_request(
-            body, project.catalog, friendly_id=fid, headers=request.headers, preview=preview
+            body,
+            project.catalog,
+            friendly_id=fid,
+            headers=incoming.header_map() if project.catalog.reads_headers else None,
+            preview=preview_on,
         )
         parse_ms = (time.perf_counter() - started) * 1000
         decision = await decide(
             project.catalog, decision_request, default_deadline_ms=runtime.default_deadline_ms, started=started
         )
         log["outcome"] = decision.outcome.value
-        if decision.variant is not None:
-            log["variant"] = decision.variant.id
-        self.metrics.decisions.labels(
-            decision.experience.friendly_id if decision.experience else "",
-            decision.variant.id if decision.variant else "",
-            decision.outcome.value,
-        ).inc()
-        return Evaluated(project, body, decision, parse_ms)
+        variant_id = decision.variant.id if decision.variant is not None else ""
+        if variant_id:
+            log["variant"] = variant_id
+        experience_id = decision.experience.friendly_id if decision.experience is not None else ""
+        self.metrics.count_decision(experience_id, variant_id, decision.outcome.value)
+        return Evaluated(project, body, decision, parse_ms, incoming.headers.get(b"x-sc-correlation-id"))
 
     @staticmethod
-    def _headers(request: Request, evaluated: Evaluated) -> dict[str, str]:
+    def _headers(evaluated: Evaluated) -> list[tuple[bytes, bytes]]:
         decision = evaluated.decision
-        headers = {
-            "x-personalize-outcome": decision.outcome.value,
-            "server-timing": server_timing({"parse": evaluated.parse_ms, **decision.timings}),
-        }
+        headers = [
+            (b"x-personalize-outcome", decision.outcome.value.encode()),
+            (b"server-timing", server_timing({"parse": evaluated.parse_ms, **decision.timings})),
+        ]
         if decision.experience is not None:
-            headers["x-personalize-experience"] = decision.experience.friendly_id
+            headers.append((b"x-personalize-experience", decision.experience.friendly_id.encode()))
         if decision.variant is not None:
-            headers["x-personalize-variant"] = decision.variant.id
-        correlation = request.headers.get("x-sc-correlation-id")
-        if correlation:
-            headers["x-sc-correlation-id"] = correlation
+            headers.append((b"x-personalize-variant", decision.variant.id.encode()))
+        if evaluated.correlation_id:
+            headers.append((b"x-sc-correlation-id", evaluated.correlation_id))
         return headers
 
     async def call_flows(self, request: Request) -> Response:
@@ -107,7 +109,7 @@ class InteractiveApi:
             evaluated = await self._evaluate(request, request.path_params.get("flow_ref"))
         except ApiError as exc:
             return sitecore_error(exc)
-        return Response(evaluated.decision.body, 200, self._headers(request, evaluated), "application/json")
+        return JsonBytes(evaluated.decision.body, 200, self._headers(evaluated))
 
     async def get_audience(self, request: Request) -> Response:
         """POST /v2/callFlows/getAudience/{friendlyId}: the legacy JSS `{variantId, browserId}` answer."""
@@ -116,11 +118,10 @@ class InteractiveApi:
         except ApiError as exc:
             return sitecore_error(exc)
         decision = evaluated.decision
-        variant_id = decision.variant.id if decision.variant is not None and not decision.variant.control else ""
-        if decision.outcome.value == "fallback":
-            variant_id = ""
+        served = decision.outcome is Outcome.VARIANT and decision.variant is not None
+        variant_id = decision.variant.id if served and decision.variant is not None else ""
         body = {"variantId": variant_id, "browserId": evaluated.body.browserId or ""}
-        return Response(orjson.dumps(body), 200, self._headers(request, evaluated), "application/json")
+        return JsonBytes(orjson.dumps(body), 200, self._headers(evaluated))
 
     async def explain(self, request: Request) -> Response:
         """POST /v2/callFlows/explain (management token): `{response, trace}` for the same body."""
@@ -132,4 +133,4 @@ class InteractiveApi:
         trace: dict[str, Any] = {"project": evaluated.project.id, **decision.trace()}
         trace["timingsMs"] = {"parse": round(evaluated.parse_ms, 3), **trace["timingsMs"]}
         body = orjson.dumps({"response": orjson.loads(decision.body), "trace": trace})
-        return Response(body, 200, self._headers(request, evaluated), "application/json")
+        return JsonBytes(body, 200, self._headers(evaluated))

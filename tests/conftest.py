@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from service.app import create_app
 from service.config import load_runtime
-from service.observability import Metrics
+from service.metrics import Metrics
 
 MANAGEMENT_TOKEN = "demo-management-token"
 

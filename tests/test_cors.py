@@ -10,7 +10,7 @@ import pytest
 
 from service.app import create_app
 from service.config import load_runtime
-from service.observability import Metrics
+from service.metrics import Metrics
 from tests.conftest import app_client
 
 REFERENCE = Path(__file__).with_name("reference.yaml")

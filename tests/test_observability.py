@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
-import logging
 
 import httpx
-import pytest
 
-from service.observability import ACCESS_LOG, JsonLinesFormatter
+from service.access_log import AccessLog
+from service.app import create_app
+from service.config import load_runtime
+from tests.conftest import app_client
 
 
 async def test_health_and_ready(client: httpx.AsyncClient) -> None:
@@ -35,17 +37,20 @@ async def test_metrics_count_requests_latency_and_decisions(client: httpx.AsyncC
     assert "_created" not in text
 
 
-async def test_access_log_lines_carry_the_decision_id(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger=ACCESS_LOG.name)
-    r = await client.post(
-        "/v2/callFlows",
-        json={"clientKey": "demo", "friendlyId": "loyalty_offer", "params": {"loyalty": {"tier": "gold"}}},
-        headers={"Authorization": "Bearer demo-management-token"},
-    )
-    [record] = [rec for rec in caplog.records if rec.name == "personalize.access"]
-    line = json.loads(JsonLinesFormatter().format(record))
+async def test_access_log_lines_carry_the_decision_id() -> None:
+    stream = io.BytesIO()
+    access_log = AccessLog(stream, enabled=True)
+    async with app_client(create_app(load_runtime(env={}), access_log=access_log)) as client:
+        r = await client.post(
+            "/v2/callFlows",
+            json={"clientKey": "demo", "friendlyId": "loyalty_offer", "params": {"loyalty": {"tier": "gold"}}},
+            headers={"Authorization": "Bearer demo-management-token"},
+        )
+        await client.get("/healthz")
+    access_log.flush()
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert second["route"] == "/healthz"
+    line = first
     assert line["decisionId"] == r.headers["x-decision-id"]
     assert (line["method"], line["path"], line["route"], line["status"]) == (
         "POST",
