@@ -80,9 +80,20 @@ def run_wrk(port: int, seconds: int, connections: int) -> Result:
         script.write(f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-             f"http://127.0.0.1:{port}{PATH}"],
-            capture_output=True, text=True, check=True, timeout=seconds + 30,
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}{PATH}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -124,34 +135,54 @@ def main() -> None:
     args = parser.parse_args()
     seconds = min(args.seconds, 10)
     have_wrk = shutil.which("wrk") is not None
-    print(f"python {sys.version.split()[0]}; starlette {version('starlette')}, uvicorn {version('uvicorn')}, "
-          f"uvloop {version('uvloop')}, httptools {version('httptools')}, pydantic {version('pydantic')}, "
-          f"orjson {version('orjson')}, datalogic-py {version('datalogic-py')}")
-    print(f"load: {'wrk -t1' if have_wrk else 'Python httpx client (wrk missing: apt-get install -y wrk)'} "
-          f"-c{args.connections} -d{seconds}s, {args.rounds} rounds alternated; cmd: {' '.join(sys.argv)}")
+    print(
+        f"python {sys.version.split()[0]}; starlette {version('starlette')}, uvicorn {version('uvicorn')}, "
+        f"uvloop {version('uvloop')}, httptools {version('httptools')}, pydantic {version('pydantic')}, "
+        f"orjson {version('orjson')}, datalogic-py {version('datalogic-py')}"
+    )
+    print(
+        f"load: {'wrk -t1' if have_wrk else 'Python httpx client (wrk missing: apt-get install -y wrk)'} "
+        f"-c{args.connections} -d{seconds}s, {args.rounds} rounds alternated; cmd: {' '.join(sys.argv)}"
+    )
     results: dict[str, list[Result]] = {"floor": [], "service": []}
     servers = {kind: (port := free_port(), start(kind, port)) for kind in results}
     try:
-        for kind, (port, _) in servers.items():  # warm-up
-            run_wrk(port, 1, args.connections) if have_wrk else asyncio.run(_python_load(port, 1, 4))
+        for port, _ in servers.values():  # warm-up
+            if have_wrk:
+                run_wrk(port, 1, args.connections)
+            else:
+                asyncio.run(_python_load(port, 1, 4))
         for _ in range(args.rounds):
             for kind, (port, _) in servers.items():
-                r = (run_wrk(port, seconds, args.connections) if have_wrk
-                     else asyncio.run(_python_load(port, seconds, args.connections)))
+                r = (
+                    run_wrk(port, seconds, args.connections)
+                    if have_wrk
+                    else asyncio.run(_python_load(port, seconds, args.connections))
+                )
                 results[kind].append(r)
-                print(f"  {kind:8s} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
-                      f"non-2xx {r.errors}")
+                print(
+                    f"  {kind:8s} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
+                    f"non-2xx {r.errors}"
+                )
     finally:
         for _, proc in servers.values():
             proc.terminate()
             proc.wait(timeout=10)
-    med = {k: (statistics.median(r.rps for r in v), statistics.median(r.p50_ms for r in v),
-               statistics.median(r.p99_ms for r in v)) for k, v in results.items()}
+    med = {
+        k: (
+            statistics.median(r.rps for r in v),
+            statistics.median(r.p50_ms for r in v),
+            statistics.median(r.p99_ms for r in v),
+        )
+        for k, v in results.items()
+    }
     for kind, (rps, p50, p99) in med.items():
         print(f"median {kind:8s} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
     ratio = med["service"][0] / med["floor"][0]
-    print(f"service / floor throughput: {ratio:.2f} (target >= 0.50); service p99 {med['service'][2]:.2f} ms "
-          f"(target <= 10 ms)")
+    print(
+        f"service / floor throughput: {ratio:.2f} (target >= 0.50); service p99 {med['service'][2]:.2f} ms "
+        f"(target <= 10 ms)"
+    )
 
 
 if __name__ == "__main__":

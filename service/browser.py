@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Callable
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from .errors import ApiError, stream_error
 from .inputs import Incoming, resolve_project
@@ -32,16 +32,16 @@ class BrowserApi:
     def __init__(self, runtime: Callable[[], Runtime]) -> None:
         self.runtime = runtime
 
-    def _project(self, request: Request) -> Project:
-        incoming = Incoming(request.scope)
+    def _project(self, scope: Scope) -> Project:
+        incoming = Incoming(scope)
         project = resolve_project(self.runtime(), incoming.query("client_key"), incoming.context_id())
-        request.scope["state"]["project"] = project
+        scope["state"]["project"] = project
         return project
 
-    async def create(self, request: Request) -> Response:
+    async def create(self, scope: Scope, receive: Receive) -> Response:
         """GET /v1/events/v1.2/browser/create.json: a new browser id and its guest ref."""
         try:
-            project = self._project(request)
+            project = self._project(scope)
         except ApiError as exc:
             return stream_error(exc)
         browser_id = str(uuid.uuid4())
@@ -54,11 +54,11 @@ class BrowserApi:
         }
         return JsonBytes(orjson.dumps(body))
 
-    async def show(self, request: Request) -> Response:
+    async def show(self, scope: Scope, receive: Receive) -> Response:
         """GET /v1/events/v1.2/browser/{browserId}/show.json: `{customer: {ref}}`."""
         try:
-            project = self._project(request)
-            browser_id = request.path_params["browser_id"]
+            project = self._project(scope)
+            browser_id = scope["path_params"]["browser_id"]
             if not _BROWSER_ID.match(browser_id):
                 raise ApiError(400, "browserId must be 1-128 characters of A-Z a-z 0-9 _ . : -", "browserId")
         except ApiError as exc:

@@ -17,26 +17,29 @@ from .runtime import Project, Runtime
 class Incoming:
     """The headers (first value wins) and query of one request, looked up by name."""
 
-    __slots__ = ("headers", "query_string")
+    __slots__ = ("_query", "headers", "query_string")
 
     def __init__(self, scope: Scope) -> None:
         self.headers: dict[bytes, bytes] = {}
         for name, value in reversed(scope["headers"]):
             self.headers[name] = value
         self.query_string: bytes = scope.get("query_string", b"")
+        self._query: dict[str, str] | None = None
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
         return value.decode("latin-1") if value is not None else None
 
     def query(self, name: str) -> str | None:
+        """A query parameter's first value (the query is split once, on first use)."""
         if not self.query_string:
             return None
-        key = name.encode() + b"="
-        for part in self.query_string.split(b"&"):
-            if part.startswith(key):
-                return unquote_plus(part[len(key) :].decode("latin-1"))
-        return None
+        if self._query is None:
+            self._query = {}
+            for part in reversed(self.query_string.split(b"&")):
+                key, _, value = part.partition(b"=")
+                self._query[unquote_plus(key.decode("latin-1"))] = unquote_plus(value.decode("latin-1"))
+        return self._query.get(name)
 
     def header_map(self) -> dict[str, str]:
         """Every header as str -> str, for audience rules that read `headers.*`."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from decision_models import Decision, Outcome, decide
 
@@ -26,7 +26,7 @@ _PREVIEW_VALUES = frozenset({"draft", "true", "1"})
 
 
 def server_timing(timings: dict[str, float]) -> bytes:
-    return ", ".join([f"{name};dur={ms:.3f}" for name, ms in timings.items()]).encode()
+    return ", ".join(["%s;dur=%.3f" % item for item in timings.items()]).encode()  # noqa: UP031 - faster here
 
 
 @dataclass
@@ -45,12 +45,14 @@ class InteractiveApi:
         self.runtime = runtime
         self.metrics = metrics
 
-    async def _evaluate(self, request: Request, friendly_id: str | None, management: bool = False) -> Evaluated:
+    async def _evaluate(
+        self, scope: Scope, receive: Receive, friendly_id: str | None, management: bool = False
+    ) -> Evaluated:
         runtime = self.runtime()
-        state = request.scope["state"]
+        state = scope["state"]
         started: float = state.get("started", time.perf_counter())
-        incoming = Incoming(request.scope)
-        raw = await read_body(request.receive, incoming, runtime.max_body_bytes)
+        incoming = Incoming(scope)
+        raw = await read_body(receive, incoming, runtime.max_body_bytes)
         try:
             body = parse_body(raw)
         except BodyError as exc:
@@ -103,18 +105,18 @@ class InteractiveApi:
             headers.append((b"x-sc-correlation-id", evaluated.correlation_id))
         return headers
 
-    async def call_flows(self, request: Request) -> Response:
+    async def call_flows(self, scope: Scope, receive: Receive) -> Response:
         """POST /v2/callFlows, /v1/personalize, /personalize/v2/callFlows, /v2/callFlows/{flowRef}."""
         try:
-            evaluated = await self._evaluate(request, request.path_params.get("flow_ref"))
+            evaluated = await self._evaluate(scope, receive, scope["path_params"].get("flow_ref"))
         except ApiError as exc:
             return sitecore_error(exc)
         return JsonBytes(evaluated.decision.body, 200, self._headers(evaluated))
 
-    async def get_audience(self, request: Request) -> Response:
+    async def get_audience(self, scope: Scope, receive: Receive) -> Response:
         """POST /v2/callFlows/getAudience/{friendlyId}: the legacy JSS `{variantId, browserId}` answer."""
         try:
-            evaluated = await self._evaluate(request, request.path_params["friendly_id"])
+            evaluated = await self._evaluate(scope, receive, scope["path_params"]["friendly_id"])
         except ApiError as exc:
             return sitecore_error(exc)
         decision = evaluated.decision
@@ -123,10 +125,10 @@ class InteractiveApi:
         body = {"variantId": variant_id, "browserId": evaluated.body.browserId or ""}
         return JsonBytes(orjson.dumps(body), 200, self._headers(evaluated))
 
-    async def explain(self, request: Request) -> Response:
+    async def explain(self, scope: Scope, receive: Receive) -> Response:
         """POST /v2/callFlows/explain (management token): `{response, trace}` for the same body."""
         try:
-            evaluated = await self._evaluate(request, None, management=True)
+            evaluated = await self._evaluate(scope, receive, None, management=True)
         except ApiError as exc:
             return sitecore_error(exc)
         decision = evaluated.decision
