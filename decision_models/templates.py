@@ -23,7 +23,6 @@ import orjson
 
 Render = Callable[[Mapping[str, Any]], Any]
 
-_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)\s*(?:!(.*))?$", re.S)
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 _MISSING = object()
@@ -58,6 +57,53 @@ def _getter(root: str, steps: tuple[str | int, ...], default: Any) -> Render:
         return default if value is _MISSING or value is None else value
 
     return get
+
+
+def _placeholder_end(text: str, start: int) -> int:
+    """Index of the `}` closing the placeholder whose body starts at `start`: braces nest and quoted
+    strings are skipped, so defaults like `{}` or `"a}b"` stay inside."""
+    depth, position, quoted = 0, start, False
+    while position < len(text):
+        char = text[position]
+        if quoted:
+            if char == "\\":
+                position += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return position
+            depth -= 1
+        position += 1
+    raise TemplateError(f"'{text[start - 2 :]}' has no closing '}}'")
+
+
+def _split(text: str) -> list[str | tuple[str]]:
+    """Literal text and `(placeholder body,)` tuples, in order; `$${` is the literal `${`."""
+    out: list[str | tuple[str]] = []
+    literal: list[str] = []
+    position = 0
+    while True:
+        found = text.find("${", position)
+        if found < 0:
+            literal.append(text[position:])
+            break
+        if found > 0 and text[found - 1] == "$":  # `$${`: an escaped, literal `${`
+            literal.append(text[position : found - 1] + "${")
+            position = found + 2
+            continue
+        literal.append(text[position:found])
+        end = _placeholder_end(text, found + 2)
+        out.append("".join(literal))
+        literal = []
+        out.append((text[found + 2 : end],))
+        position = end + 1
+    out.append("".join(literal))
+    return [p for p in out if p != ""]
 
 
 def _as_text(value: Any) -> str:
@@ -96,12 +142,8 @@ class _Compiler:
 
     def string(self, text: str) -> Render | str:
         parts: list[str | Render] = []
-        position = 0
-        for match in _PLACEHOLDER.finditer(text):
-            parts.append(text[position : match.start()])
-            parts.append("${" if match.group(1) is None else self.placeholder(match.group(1)))
-            position = match.end()
-        parts.append(text[position:])
+        for piece in _split(text):
+            parts.append(piece if isinstance(piece, str) else self.placeholder(piece[0]))
         parts = [p for p in parts if p != ""]
         if not any(callable(p) for p in parts):
             return "".join(p for p in parts if isinstance(p, str))

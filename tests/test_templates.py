@@ -81,3 +81,18 @@ def test_compile_errors_name_the_place(source: Any, message: str) -> None:
 def test_reads_are_collected() -> None:
     template = compile_template({"a": "${params.loyalty.tier}", "b": "x ${request.channel}"}, roots=TEMPLATE_ROOTS)
     assert template.reads == (("params", "loyalty", "tier"), ("request", "channel"))
+
+
+def test_defaults_may_hold_braces_and_quotes() -> None:
+    template = {
+        "o": "${params.o!{}}",
+        "s": '${params.s!"a}b"}',
+        "l": '${params.l![1, {"a": 2}]}',
+        "t": "x${params.o!{}}y",
+    }
+    assert render(template, {"params": {}}) == {"o": {}, "s": "a}b", "l": [1, {"a": 2}], "t": "x{}y"}
+
+
+def test_unclosed_placeholder_is_an_error() -> None:
+    with pytest.raises(TemplateError, match="has no closing"):
+        compile_template({"a": "hello ${params.name"}, roots=TEMPLATE_ROOTS)
