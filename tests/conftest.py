@@ -15,6 +15,7 @@ from service.config import load_runtime
 from service.metrics import Metrics
 
 MANAGEMENT_TOKEN = "demo-management-token"
+REFERENCE = Path(__file__).with_name("reference.yaml")  # matches the reference's request bodies
 
 
 @pytest.fixture
@@ -26,6 +27,13 @@ def demo_app() -> Starlette:
 async def client(demo_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=demo_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def ref_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app on tests/reference.yaml."""
+    async with app_client(create_app(load_runtime(REFERENCE, env={}), Metrics())) as c:
         yield c
 
 

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
-import pytest
 
-from service.app import create_app
-from service.config import load_runtime
-from service.metrics import Metrics
-from tests.conftest import app_client
-
-REFERENCE = Path(__file__).with_name("reference.yaml")
 BODY = {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_banner"}
 PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
     "Access-Control-Request-Headers": "content-type,x-library-version",
 }
-
-
-@pytest.fixture
-async def ref_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(load_runtime(REFERENCE, env={}), Metrics())) as c:
-        yield c
 
 
 async def test_preflight_for_the_projects_origin(ref_client: httpx.AsyncClient) -> None:

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from service.app import create_app
-from service.config import load_runtime
-from service.metrics import Metrics
-from tests.conftest import app_client
-
-REFERENCE = Path(__file__).with_name("reference.yaml")
 TOKEN = {"Authorization": "Bearer test-token"}
 
 # sitecore-interactive-api.md section 2, verbatim.
@@ -38,12 +31,6 @@ SDK_HEADERS = {
     "X-Library-Version": "0.6.1",
     "x-sc-correlation-id": "3f2c0a1b2c3d4e5f60718293a4b5c6d7",
 }
-
-
-@pytest.fixture
-async def ref_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(load_runtime(REFERENCE, env={}), Metrics())) as c:
-        yield c
 
 
 async def post(client: httpx.AsyncClient, url: str, body: bytes | dict[str, Any], **headers: str) -> httpx.Response:
