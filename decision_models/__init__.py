@@ -1,4 +1,8 @@
-"""Pure evaluation: data in, decision and trace out. No network I/O; imports nothing from `service`."""
+"""Pure evaluation: data in, decision and trace out. No network I/O; imports nothing from `service`.
+
+`decide()` is the one entry point for experiences; decision models (tables, expressions, plugins and
+connection nodes behind the ConnectionPort interface) are compiled into GraphModel objects at load.
+"""
 
 from .bucketing import bucket, choose, cumulative, murmur3_32
 from .engine import Decision, DecisionRequest, Outcome, decide, visitor_key
@@ -14,34 +18,82 @@ from .experiences import (
     Variant,
 )
 from .expressions import Condition, ExpressionError, compile_condition
-from .models import DecisionModel, PluginModel
+from .feel import FeelError, compile_unary_test
+from .graph import GraphError, ModelGraph, NodeResult, build_graph, check_edge_type
+from .models import GraphModel, ModelRun, ModelVariant, RunContext
+from .nodes import (
+    CONTEXT_ROOTS,
+    NO_DEFAULT,
+    ConnectionNode,
+    ExpressionNode,
+    InputNode,
+    Node,
+    NodeError,
+    OutputNode,
+    PluginNode,
+    Source,
+    TableNode,
+    compile_source,
+    log,
+)
+from .ports import ConnectionOutcome, ConnectionPort
+from .tables import DecisionTable, OutputColumn, TableError, TableResult, compile_table
 from .templates import Template, TemplateError, compile_template
 
 __all__ = [
     "CONDITION_ROOTS",
+    "CONTEXT_ROOTS",
+    "NO_DEFAULT",
     "TEMPLATE_ROOTS",
     "Audience",
     "Catalog",
     "Condition",
+    "ConnectionNode",
+    "ConnectionOutcome",
+    "ConnectionPort",
     "Decision",
-    "DecisionModel",
     "DecisionRequest",
+    "DecisionTable",
     "Experience",
     "ExperienceVersion",
     "ExpressionError",
+    "ExpressionNode",
+    "FeelError",
+    "GraphError",
+    "GraphModel",
+    "InputNode",
     "Kind",
+    "ModelGraph",
+    "ModelRun",
+    "ModelVariant",
+    "Node",
+    "NodeError",
+    "NodeResult",
     "Outcome",
-    "PluginModel",
+    "OutputColumn",
+    "OutputNode",
+    "PluginNode",
+    "RunContext",
+    "Source",
     "Status",
+    "TableError",
+    "TableNode",
+    "TableResult",
     "Template",
     "TemplateError",
     "Variant",
     "bucket",
+    "build_graph",
+    "check_edge_type",
     "choose",
     "compile_condition",
+    "compile_source",
+    "compile_table",
     "compile_template",
+    "compile_unary_test",
     "cumulative",
     "decide",
+    "log",
     "murmur3_32",
     "visitor_key",
 ]

@@ -18,6 +18,8 @@ import orjson
 
 from .bucketing import bucket, choose
 from .experiences import Catalog, Experience, ExperienceVersion, Kind, Status, Variant
+from .models import ModelRun, RunContext
+from .ports import ConnectionPort
 
 EMPTY_BODY = b"{}"
 
@@ -79,6 +81,7 @@ class Decision:
     deadline_ms: float | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds by phase
+    model_runs: list[ModelRun] = field(default_factory=list)
 
     def trace(self) -> dict[str, Any]:
         """The explainable record of this decision (no secrets: config ids and request values only)."""
@@ -202,10 +205,31 @@ def _pick_variant(
     return version.variants[index]
 
 
-async def _run_models(variant: Variant, inputs: Mapping[str, Any], seconds: float) -> dict[str, Any]:
-    async with asyncio.timeout(seconds):
-        results = await asyncio.gather(*(model.evaluate(inputs) for model in variant.models))
-    return {model.id: dict(result) for model, result in zip(variant.models, results, strict=True)}
+async def _run_models(variant: Variant, inputs: Mapping[str, Any], context: RunContext) -> list[ModelRun]:
+    if not any(model.has_async for model in variant.models):
+        # Tables and expressions only: nothing can block, so no task and no timer (the fast path).
+        return [await model.run(inputs, context) for model in variant.models]
+    async with asyncio.timeout(context.seconds):
+        return list(await asyncio.gather(*(model.run(inputs, context) for model in variant.models)))
+
+
+async def _decide_models(
+    decision: Decision, variant: Variant, template_context: dict[str, Any], context: RunContext
+) -> str | None:
+    """Run the variant's models into `template_context["decisions"]`; the reason to fall back, if any."""
+    if context.seconds is not None and context.seconds <= 0:
+        return f"deadline of {decision.deadline_ms} ms exceeded before the decision models ran"
+    try:
+        decision.model_runs = await _run_models(variant, template_context, context)
+    except TimeoutError:
+        return f"deadline of {decision.deadline_ms} ms exceeded"
+    except Exception as exc:  # a model's failure is an outcome, never a 500
+        return f"{type(exc).__name__}: {exc}"
+    failed = next((run for run in decision.model_runs if run.failed), None)
+    if failed is not None:
+        return f"decision model '{failed.model_id}' ({failed.variant.id}): {failed.error}"
+    template_context["decisions"] = {run.model_id: run.outputs for run in decision.model_runs}
+    return None
 
 
 def _render_fallback(version: ExperienceVersion, template_context: Mapping[str, Any]) -> bytes:
@@ -223,6 +247,7 @@ async def decide(
     started: float | None = None,
     clock: Clock = time.perf_counter,
     random_key: Callable[[], str] = lambda: secrets.token_hex(8),
+    connections: ConnectionPort | None = None,
 ) -> Decision:
     """Find the live experience for the request, pick its variant, run its models, render its response."""
     t0 = clock()
@@ -258,24 +283,17 @@ async def decide(
     deadline_ms = min(deadlines) if deadlines else None
     decision.deadline_ms = deadline_ms
     if variant.models:
-        remaining = (deadline_ms / 1000 - (t2 - started)) if deadline_ms else 3600.0
-        failure = None
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            template_context["decisions"] = await _run_models(variant, template_context, remaining)
-        except TimeoutError:
-            failure = f"deadline of {deadline_ms} ms exceeded"
-        except Exception as exc:  # a model's failure is an outcome, never a 500
-            failure = f"{type(exc).__name__}: {exc}"
+        seconds = (deadline_ms / 1000 - (t2 - started)) if deadline_ms else None
+        run_context = RunContext(request.visitor_key, seconds, connections, random_key)
+        failure = await _decide_models(decision, variant, template_context, run_context)
         t3 = clock()
         decision.timings["decision"] = (t3 - t2) * 1000
         decision.steps.append(
             {
                 "step": "decisionModels",
-                "models": [m.id for m in variant.models],
                 "ms": round((t3 - t2) * 1000, 3),
                 "error": failure,
+                "models": [run.trace() for run in decision.model_runs] or [m.id for m in variant.models],
             }
         )
         if failure is not None:

@@ -1,46 +1,146 @@
-"""The decision-model hook: what a variant runs before its template renders.
+"""Decision models: named graphs with variants (draft / test / production), run by experiences.
 
-A decision model takes the request's inputs and returns named outputs; the template reads them as
-`decisions.<model id>.<output>`. This module is the narrow interface the engine calls. Today a model is a
-trusted Python function (a plugin); the decision-model issue adds graphs of tables, expressions and
-connection nodes behind the same interface.
+Production variants split traffic by weight, sticky per visitor with the experience bucketing, salted
+with "model:" + the model id. Test variants run in shadow on `testShare` basis points of traffic
+(salted "shadow:" + model id): computed, traced and counted, never returned. Draft variants run only
+when asked for by name (the test endpoint and CLI).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
-
-class DecisionModel(Protocol):
-    """Anything the engine can run for a variant."""
-
-    @property
-    def id(self) -> str: ...
-
-    async def evaluate(self, inputs: Mapping[str, Any]) -> Mapping[str, Any]: ...
+from .bucketing import bucket, choose
+from .graph import GraphRun, ModelGraph, NodeResult
+from .nodes import run_logged, stop_logging
+from .ports import ConnectionPort
 
 
 @dataclass(frozen=True, slots=True)
-class PluginModel:
-    """A trusted function `f(inputs) -> dict`, sync or async, installed by the operator.
-
-    A sync function runs in a worker thread so the request's deadline still applies to it; the thread
-    itself cannot be stopped, so a plugin that never returns keeps a thread busy.
-    """
-
+class ModelVariant:
     id: str
-    reference: str
-    function: Callable[[Mapping[str, Any]], Any]
+    name: str
+    status: str  # draft | test | production
+    graph: ModelGraph
+    weight: int = 0  # basis points among production variants
+    revision: int = 1
+    fallback: Mapping[str, Any] | None = None  # outputs to use when the graph fails
 
-    async def evaluate(self, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-        if inspect.iscoroutinefunction(self.function):
-            result = await self.function(inputs)
-        else:
-            result = await asyncio.to_thread(self.function, inputs)
-        if not isinstance(result, Mapping):
-            raise TypeError(f"plugin {self.reference} returned {type(result).__name__}, not a mapping")
-        return result
+
+@dataclass(slots=True)
+class ModelRun:
+    """One run of one model variant: its outputs, every node's result, its logs and its fate."""
+
+    model_id: str
+    model_name: str
+    variant: ModelVariant
+    outputs: dict[str, Any]
+    nodes: list[NodeResult]
+    ms: float
+    bucket: int | None = None
+    error: str | None = None  # the graph failed; `outputs` is the variant's fallback when it has one
+    used_fallback: bool = False
+    logs: list[str] = field(default_factory=list)
+    shadow: list[ModelRun] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None and not self.used_fallback
+
+    def trace(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "variant": self.variant.id,
+            "status": self.variant.status,
+            "revision": self.variant.revision,
+            "bucket": self.bucket,
+            "ms": round(self.ms, 3),
+            "error": self.error,
+            "usedFallback": self.used_fallback,
+            "nodes": [
+                {"id": n.id, "kind": n.kind, "ms": round(n.ms, 3), "error": n.error, "usedDefault": n.used_default}
+                for n in self.nodes
+            ],
+            "shadow": [s.trace() for s in self.shadow],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    visitor_key: str | None
+    seconds: float | None
+    connections: ConnectionPort | None = None
+    random_key: Callable[[], str] = field(default=lambda: "anonymous")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphModel:
+    id: str
+    name: str
+    variants: tuple[ModelVariant, ...]
+    test_share: int = 0  # basis points of traffic that also runs the test variants in shadow
+
+    @property
+    def has_async(self) -> bool:
+        """Whether any variant calls a plugin or a connection (and so needs the event loop and a deadline)."""
+        return any(v.graph.has_async for v in self.variants)
+
+    @property
+    def production(self) -> tuple[ModelVariant, ...]:
+        return tuple(v for v in self.variants if v.status == "production")
+
+    def variant(self, variant_id: str) -> ModelVariant | None:
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+    async def run_variant(
+        self, variant: ModelVariant, inputs: Mapping[str, Any], context: RunContext, bucket_value: int | None = None
+    ) -> ModelRun:
+        started = time.perf_counter()
+        logs: list[str] = []
+        token = run_logged(logs)
+        try:
+            graph_run: GraphRun = await variant.graph.run(inputs, context.seconds, context.connections)
+        finally:
+            stop_logging(token)
+        run = ModelRun(
+            self.id,
+            self.name,
+            variant,
+            graph_run.outputs,
+            graph_run.nodes,
+            (time.perf_counter() - started) * 1000,
+            bucket_value,
+            graph_run.failure,
+            logs=logs,
+        )
+        if run.error is not None and variant.fallback is not None:
+            run.outputs, run.used_fallback = dict(variant.fallback), True
+        return run
+
+    async def run(self, inputs: Mapping[str, Any], context: RunContext) -> ModelRun:
+        """Run the visitor's production variant, and the test variants in shadow when the visitor is in
+        the test share."""
+        key = context.visitor_key or context.random_key()
+        production = self.production
+        bucket_value = bucket(f"model:{self.id}", key)
+        weights: list[int] = []
+        total = 0
+        for v in production:
+            total += v.weight
+            weights.append(total)
+        index = choose(bucket_value, weights)
+        chosen = production[index if index >= 0 else 0]
+        tests = [v for v in self.variants if v.status == "test"]
+        if tests and self.test_share and bucket(f"shadow:{self.id}", key) < self.test_share:
+            runs = await asyncio.gather(
+                self.run_variant(chosen, inputs, context, bucket_value),
+                *(self.run_variant(v, inputs, context) for v in tests),
+            )
+            main, shadow = runs[0], list(runs[1:])
+            main.shadow = shadow
+            return main
+        return await self.run_variant(chosen, inputs, context, bucket_value)

@@ -361,4 +361,5 @@ async def test_explain_shows_fallback_reason(ref_client: httpx.AsyncClient) -> N
     r = await post(ref_client, "/v2/callFlows/explain", {**BANNER, "friendlyId": "slow_one"}, **TOKEN)
     trace = r.json()["trace"]
     assert trace["outcome"] == "fallback"
-    assert trace["steps"][-1] == {"step": "fallback", "reason": "deadline of 30 ms exceeded"}
+    assert trace["steps"][-1]["step"] == "fallback"
+    assert "did not return within" in trace["steps"][-1]["reason"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,12 +11,11 @@ from decision_models import (
     TEMPLATE_ROOTS,
     Audience,
     Catalog,
-    DecisionModel,
     Experience,
     ExperienceVersion,
     ExpressionError,
+    GraphModel,
     Kind,
-    PluginModel,
     Status,
     TemplateError,
     Variant,
@@ -30,12 +28,13 @@ from ..runtime import Project, Runtime
 from . import schema
 from .errors import ConfigError, ConfigIssue
 from .loading import LoadedConfig, Origin
+from .models_build import build_model
 
 
 @dataclass
 class _ProjectParts:
     audiences: dict[str, Audience] = field(default_factory=dict)
-    models: dict[str, DecisionModel] = field(default_factory=dict)
+    models: dict[str, GraphModel] = field(default_factory=dict)
     experiences: dict[str, Experience] = field(default_factory=dict)
     param_paths: set[tuple[str, ...]] = field(default_factory=set)
     reads_headers: bool = False
@@ -48,19 +47,11 @@ class _ProjectParts:
                 self.param_paths.add(path[1:])
 
 
-def load_plugin(reference: str) -> Callable[[Mapping[str, Any]], Any]:
-    module_name, _, attribute = reference.partition(":")
-    module = importlib.import_module(module_name)
-    function = getattr(module, attribute)
-    if not callable(function):
-        raise TypeError(f"{reference} is not callable")
-    return function  # type: ignore[no-any-return]
-
-
 class _Builder:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
         self.issues: list[ConfigIssue] = []
+        self.connections: frozenset[str] = frozenset()  # the Connections issue adds `connections:` config
 
     def issue(self, origin: Origin, sub: str, message: str) -> None:
         self.issues.append(ConfigIssue(origin.file, f"{origin.path}{sub}", message))
@@ -114,12 +105,9 @@ class _Builder:
         if item.id in parts.models:
             self.issue(origin, ".id", f"decision model '{item.id}' is defined twice in this project")
             return
-        try:
-            function = load_plugin(item.plugin)
-        except Exception as exc:  # import errors of operator code, reported as config errors
-            self.issue(origin, ".plugin", f"cannot load {item.plugin}: {type(exc).__name__}: {exc}")
-            return
-        parts.models[item.id] = PluginModel(id=item.id, reference=item.plugin, function=function)
+        model = build_model(item, lambda sub, message: self.issue(origin, sub, message), self.connections)
+        if model is not None:
+            parts.models[item.id] = model
 
     def template(self, source: Any, origin: Origin, sub: str, parts: _ProjectParts) -> Any:
         try:
@@ -148,6 +136,13 @@ class _Builder:
                 self.ref(parts.models, m, "decision model", origin, f"{vsub}.decisionModels[{j}]")
                 for j, m in enumerate(v.decision_models)
             )
+            for j, model in enumerate(models):
+                if model is not None and not model.production:
+                    self.issue(
+                        origin,
+                        f"{vsub}.decisionModels[{j}]",
+                        f"decision model '{model.id}' has no production variant to run",
+                    )
             if v.response is None and not v.control:
                 self.issue(origin, f"{vsub}.response", "required (a JSON template; {} at the least)")
             variants.append(

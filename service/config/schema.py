@@ -5,12 +5,13 @@ Keys are camelCase like the Sitecore wire format; unknown keys are errors.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
 FRIENDLY_ID = r"^[a-z0-9_]+$"
+PLUGIN_REFERENCE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 ID = r"^[A-Za-z0-9_.-]+$"
 
 
@@ -52,11 +53,114 @@ class Audience(_Model):
     rule: Any = Field(description="A JSON Logic rule over request, params, headers and guest.")
 
 
+NODE_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ValueType = Literal["string", "number", "integer", "boolean", "date", "object", "list", "any"]
+Source = str | dict[str, Any]  # a dotted path (`offer.code`, `params.tier`) or a JSON Logic mapping
+
+
+class _Node(_Model):
+    id: str = Field(pattern=NODE_ID, description="Unique in the model; templates read output nodes by it.")
+    name: str = ""
+    type: ValueType = Field("any", description="The type of the value the node gives.")
+    default: Any = Field(None, description="Given when the node fails or would overrun (set it to use it).")
+
+
+class InputNode(_Node):
+    kind: Literal["input"]
+    source: str = Field(description="A path under request, params, headers, guest, experience or variant.")
+
+
+class ExpressionNode(_Node):
+    kind: Literal["expression"]
+    expression: Any = Field(description="JSON Logic over the context roots and upstream node ids.")
+
+
+class TableInput(_Model):
+    label: str = ""
+    source: Source
+    type: Literal["string", "number", "boolean", "date", "any"] = "any"
+
+
+class TableOutput(_Model):
+    name: str = Field(pattern=NODE_ID)
+    type: ValueType = "any"
+    priority: list[Any] = Field(default_factory=list, description="Allowed values, best first (P and O).")
+
+
+class TableRule(_Model):
+    when: list[Any] = Field(description="One S-FEEL unary test per input column ('-' matches anything).")
+    then: list[Any] | dict[str, Any] = Field(description="One value per output column (or by output name).")
+    description: str = ""
+
+
+class TableNode(_Node):
+    kind: Literal["table"]
+    hit_policy: Literal["U", "A", "P", "F", "R", "O", "C", "C+", "C<", "C>", "C#"] = "U"
+    inputs: list[TableInput] = Field(min_length=1)
+    outputs: list[TableOutput] = Field(min_length=1)
+    rules: list[TableRule] = Field(default_factory=list)
+
+
+class ConnectionNode(_Node):
+    kind: Literal["connection"]
+    connection: str
+    inputs: dict[str, Source] = Field(default_factory=dict)
+
+
+class PluginNode(_Node):
+    kind: Literal["plugin"]
+    python: str = Field(pattern=PLUGIN_REFERENCE, description="package.module:function, sync or async")
+    inputs: dict[str, Source] | None = Field(None, description="Omitted: the function gets the whole context.")
+
+
+class OutputNode(_Node):
+    kind: Literal["output"]
+    fields: dict[str, Source] | None = None
+    value: Source | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> OutputNode:
+        if (self.fields is None) == (self.value is None):
+            raise ValueError("an output node has either `fields` or `value`")
+        return self
+
+
+Node = Annotated[
+    InputNode | ExpressionNode | TableNode | ConnectionNode | PluginNode | OutputNode, Field(discriminator="kind")
+]
+
+
+class ModelVariant(_Model):
+    id: str = Field(pattern=ID)
+    name: str = ""
+    status: Literal["draft", "test", "production"] = "draft"
+    weight: int = Field(0, ge=0, le=10_000, description="Production share in basis points.")
+    revision: int = Field(1, ge=1)
+    fallback: dict[str, Any] | None = Field(None, description="Outputs used when the graph fails.")
+    nodes: list[Node] = Field(min_length=1)
+
+
 class DecisionModel(_Model):
     id: str = Field(pattern=ID)
     project: str | None = None
     name: str = ""
-    plugin: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="python package.module:function")
+    plugin: str | None = Field(None, pattern=PLUGIN_REFERENCE, description="Shorthand: one plugin node.")
+    test_share: int = Field(0, ge=0, le=10_000, description="Basis points of traffic that runs test variants.")
+    variants: list[ModelVariant] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _variants(self) -> DecisionModel:
+        if (self.plugin is None) == (not self.variants):
+            raise ValueError("a decision model has either `plugin` (shorthand) or `variants`")
+        production = [v for v in self.variants if v.status == "production"]
+        total = sum(v.weight for v in production)
+        if production and total != 10_000:
+            raise ValueError(f"production variant weights must add up to 10000 basis points, not {total}")
+        ids = [v.id for v in self.variants]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"variant ids must be unique, repeated: {', '.join(repeated)}")
+        return self
 
 
 class Targeting(_Model):

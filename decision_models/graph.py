@@ -1,0 +1,204 @@
+"""A decision model variant's graph: validated at load (references, cycles, types), run topologically.
+
+Nodes whose inputs are ready run concurrently: a graph with plugin or connection nodes runs each node as
+a task that waits for its dependencies, so independent calls overlap. A graph of sync nodes only (tables,
+expressions) runs inline in topological order with no task at all. A node that fails or would overrun
+yields its default; a node with no default fails the run, and the caller falls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .nodes import NO_DEFAULT, Node, NodeError
+
+# A connection or plugin node stops this long before the model's deadline, so its default and the nodes
+# after it still fit in the time left.
+RESERVE_SECONDS = 0.002
+COMPATIBLE = {("integer", "number")}
+
+
+class GraphError(ValueError):
+    """A graph that cannot run: an unknown reference, a cycle, a type mismatch; the message says where."""
+
+
+@dataclass(slots=True)
+class NodeResult:
+    id: str
+    name: str
+    kind: str
+    value: Any = None
+    error: str | None = None
+    error_kind: str | None = None
+    ms: float = 0.0
+    used_default: bool = False
+    ran: bool = False
+    dependents: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class GraphRun:
+    outputs: dict[str, Any]
+    nodes: list[NodeResult]
+    failure: str | None = None  # a node failed with no default: the model's outputs are not usable
+
+
+@dataclass(frozen=True, slots=True)
+class ModelGraph:
+    nodes: tuple[Node, ...]  # topological order
+    output_ids: tuple[str, ...]
+    dependents: Mapping[str, tuple[str, ...]]
+    outputs_from: str | None = None  # the model's outputs are this node's mapping (plugin shorthand)
+    has_async: bool = False
+
+    def _outputs(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        if self.outputs_from is not None:
+            value = values.get(self.outputs_from)
+            return dict(value) if isinstance(value, Mapping) else {}
+        return {node_id: values.get(node_id) for node_id in self.output_ids}
+
+    def _settle(self, node: Node, result: NodeResult, error: NodeError) -> Any:
+        result.error, result.error_kind = str(error), error.kind
+        if node.default is NO_DEFAULT:
+            raise error
+        result.used_default = True
+        return node.default
+
+    async def run(
+        self,
+        inputs: Mapping[str, Any],
+        seconds: float | None,
+        connections: Any = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> GraphRun:
+        """Run every node; `seconds` bounds the whole run (None: unbounded)."""
+        context: dict[str, Any] = dict(inputs)
+        results = {n.id: NodeResult(n.id, n.name, n.kind, dependents=self.dependents.get(n.id, ())) for n in self.nodes}
+        run = GraphRun({}, list(results.values()))
+        if not self.has_async:
+            for node in self.nodes:
+                result = results[node.id]
+                started = clock()
+                try:
+                    try:
+                        value = node.compute(context)
+                    except NodeError as error:
+                        value = self._settle(node, result, error)
+                except NodeError as error:
+                    result.ms = (clock() - started) * 1000
+                    run.failure = f"node '{node.id}' failed: {error}"
+                    return run
+                result.ms, result.ran, result.value = (clock() - started) * 1000, True, value
+                context[node.id] = value
+            run.outputs = self._outputs(context)
+            return run
+        await self._run_concurrently(context, results, run, seconds, connections, clock)
+        return run
+
+    async def _run_concurrently(
+        self,
+        context: dict[str, Any],
+        results: dict[str, NodeResult],
+        run: GraphRun,
+        seconds: float | None,
+        connections: Any,
+        clock: Callable[[], float],
+    ) -> None:
+        deadline = None if seconds is None else clock() + seconds
+        tasks: dict[str, asyncio.Task[Any]] = {}
+
+        async def one(node: Node) -> Any:
+            for dep in node.deps:
+                await tasks[dep]
+            result = results[node.id]
+            started = clock()
+            try:
+                try:
+                    if node.is_async:
+                        left = 3600.0 if deadline is None else deadline - clock() - RESERVE_SECONDS
+                        if left <= 0:
+                            raise NodeError("deadline", "no time left before the deadline")
+                        value = await node.compute_async(context, left, connections)
+                    else:
+                        value = node.compute(context)
+                except NodeError as error:
+                    value = self._settle(node, result, error)
+            finally:
+                result.ms = (clock() - started) * 1000
+            result.ran, result.value = True, value
+            context[node.id] = value
+            return value
+
+        for node in self.nodes:
+            tasks[node.id] = asyncio.ensure_future(one(node))
+        try:
+            async with asyncio.timeout(seconds):
+                await asyncio.gather(*tasks.values())
+        except NodeError as error:
+            failed = next(r for r in results.values() if r.error is not None and not r.used_default)
+            run.failure = f"node '{failed.id}' failed: {error}"
+        except TimeoutError:
+            pending = [n for n, t in tasks.items() if not t.done()]
+            run.failure = f"deadline reached while {', '.join(pending)} ran"
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        if run.failure is None:
+            run.outputs = self._outputs(context)
+
+
+def build_graph(nodes: Sequence[Node], outputs_from: str | None = None) -> ModelGraph:
+    """Check references, cycles and types; order the nodes topologically."""
+    by_id: dict[str, Node] = {}
+    for node in nodes:
+        if node.id in by_id:
+            raise GraphError(f"node id '{node.id}' is used twice")
+        by_id[node.id] = node
+    for node in nodes:
+        for dep in node.deps:
+            if dep not in by_id:
+                raise GraphError(f"node '{node.id}' reads '{dep}', which is not a node of this model")
+    order: list[Node] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: Node, trail: list[str]) -> None:
+        if state.get(node.id) == 2:
+            return
+        if state.get(node.id) == 1:
+            cycle = [*trail[trail.index(node.id) :], node.id]
+            raise GraphError(f"cycle: {' -> '.join(cycle)}")
+        state[node.id] = 1
+        for dep in node.deps:
+            visit(by_id[dep], [*trail, node.id])
+        state[node.id] = 2
+        order.append(node)
+
+    for node in nodes:
+        visit(node, [])
+    output_ids = tuple(n.id for n in order if n.kind == "output")
+    if not output_ids and outputs_from is None:
+        raise GraphError("a model needs at least one output node (what the experience's template sees)")
+    dependents: dict[str, list[str]] = {}
+    for node in order:
+        for dep in node.deps:
+            dependents.setdefault(dep, []).append(node.id)
+    return ModelGraph(
+        nodes=tuple(order),
+        output_ids=output_ids,
+        dependents={k: tuple(v) for k, v in dependents.items()},
+        outputs_from=outputs_from,
+        has_async=any(n.is_async for n in order),
+    )
+
+
+def check_edge_type(consumer: str, what: str, expected: str, producer: Node) -> None:
+    """A value flowing from `producer` into something declared `expected` must be of that type."""
+    given = producer.type
+    if "any" in (given, expected) or given == expected or (given, expected) in COMPATIBLE:
+        return
+    raise GraphError(f"node '{consumer}': {what} is {expected}, but node '{producer.id}' gives {given}")

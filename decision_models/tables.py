@@ -1,0 +1,187 @@
+"""DMN decision tables: typed input columns, S-FEEL cells, hit policies, compiled once to closures.
+
+Hit policies (decisioning-semantics.md section 1): U unique (default), A any, P priority, F first,
+R rule order, O output order, C collect, C+ sum, C< min, C> max, C# count. Priority (P, O) ranks a
+match by its outputs' allowed-values lists: earlier in the list is higher. With no match a single-hit
+table gives null, R/O/C give [], C# gives 0, and C+ / C< / C> give null (FEEL's sum/min/max of []).
+A U or A violation is an error result naming the rules that hit, not an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .feel import FeelError, UnaryTest, Value, compile_output, compile_unary_test, kind_of
+
+HIT_POLICIES = ("U", "A", "P", "F", "R", "O", "C", "C+", "C<", "C>", "C#")
+SINGLE_HIT = frozenset({"U", "A", "P", "F"})
+SCALAR_TYPES = frozenset({"string", "number", "boolean", "date"})
+
+
+class TableError(ValueError):
+    """A table that cannot be compiled; the message names the rule and column."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    get: Value
+    type: str  # one of SCALAR_TYPES or "any"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputColumn:
+    name: str
+    type: str
+    priority: tuple[Any, ...] = ()  # allowed values, highest priority first
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    number: int  # 1-based, as people count rows
+    checks: tuple[tuple[int, UnaryTest], ...]  # (column index, test), wildcards left out
+    outputs: tuple[Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableResult:
+    value: Any
+    matched: tuple[int, ...]
+    error: str | None = None
+
+
+def _convert(value: Any, column_type: str) -> Any:
+    """Dates arrive as ISO strings: compare them as dates."""
+    if column_type == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value
+
+
+def type_matches(value: Any, declared: str) -> bool:
+    if declared == "any" or value is None:
+        return True
+    if declared == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if declared == "object":
+        return isinstance(value, Mapping)
+    if declared == "list":
+        return isinstance(value, list)
+    return kind_of(value) == declared
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTable:
+    hit_policy: str
+    columns: tuple[Column, ...]
+    outputs: tuple[OutputColumn, ...]
+    rules: tuple[Rule, ...]
+
+    def _output(self, rule: Rule, context: Mapping[str, Any]) -> Any:
+        if len(self.outputs) == 1:
+            return rule.outputs[0](context)
+        return {o.name: get(context) for o, get in zip(self.outputs, rule.outputs, strict=True)}
+
+    def _priority(self, rule: Rule, context: Mapping[str, Any]) -> tuple[int, ...]:
+        key = []
+        for column, get in zip(self.outputs, rule.outputs, strict=True):
+            if column.priority:
+                value = get(context)
+                key.append(column.priority.index(value) if value in column.priority else len(column.priority))
+        return tuple(key)
+
+    def evaluate(self, context: Mapping[str, Any]) -> TableResult:
+        values = [_convert(column.get(context), column.type) for column in self.columns]
+        hits = [r for r in self.rules if all(test.test(values[i], context) for i, test in r.checks)]
+        matched = tuple(r.number for r in hits)
+        policy = self.hit_policy
+        if policy in SINGLE_HIT:
+            if not hits:
+                return TableResult(None, matched)
+            if policy == "F":
+                return TableResult(self._output(hits[0], context), matched)
+            if policy == "P":
+                best = min(hits, key=lambda r: self._priority(r, context))
+                return TableResult(self._output(best, context), matched)
+            outputs = [self._output(r, context) for r in hits]
+            if policy == "U" and len(hits) > 1:
+                rules = ", ".join(map(str, matched))
+                return TableResult(None, matched, f"UNIQUE hit policy violated: rules {rules} all matched")
+            if policy == "A" and any(o != outputs[0] for o in outputs[1:]):
+                rules = ", ".join(map(str, matched))
+                return TableResult(None, matched, f"ANY hit policy violated: rules {rules} give different outputs")
+            return TableResult(outputs[0], matched)
+        if policy == "O":
+            hits = sorted(hits, key=lambda r: self._priority(r, context))
+            return TableResult([self._output(r, context) for r in hits], tuple(r.number for r in hits))
+        if policy in ("R", "C"):
+            return TableResult([self._output(r, context) for r in hits], matched)
+        if policy == "C#":
+            return TableResult(len(hits), matched)
+        numbers = [v for v in (self._output(r, context) for r in hits) if v is not None]
+        if not numbers:
+            return TableResult(None, matched)
+        if policy == "C+":
+            return TableResult(sum(numbers), matched)
+        return TableResult(min(numbers) if policy == "C<" else max(numbers), matched)
+
+
+def compile_table(
+    hit_policy: str,
+    columns: Sequence[tuple[str, Value, str]],
+    outputs: Sequence[OutputColumn],
+    rules: Sequence[tuple[Sequence[Any], Sequence[Any]]],
+    known: frozenset[str],
+    reads: Callable[[tuple[str, ...]], None] = lambda path: None,
+) -> DecisionTable:
+    """Compile rows of (input cells, output cells); every error names its rule and column."""
+    if hit_policy not in HIT_POLICIES:
+        raise TableError(f"hit policy {hit_policy!r} is not one of {', '.join(HIT_POLICIES)}")
+    if hit_policy in ("C+", "C<", "C>", "C#") and len(outputs) != 1:
+        raise TableError(f"hit policy {hit_policy} aggregates one output column, not {len(outputs)}")
+    if hit_policy == "C+" and outputs[0].type not in ("number", "integer", "any"):
+        raise TableError(f"hit policy C+ sums numbers; output '{outputs[0].name}' is {outputs[0].type}")
+    if hit_policy in ("P", "O") and not any(o.priority for o in outputs):
+        raise TableError(f"hit policy {hit_policy} needs an output with `priority` (allowed values, best first)")
+    compiled_columns = tuple(Column(label, get, column_type) for label, get, column_type in columns)
+    compiled_rules = []
+    for number, (cells, output_cells) in enumerate(rules, start=1):
+        where = f"rule {number}"
+        if len(cells) != len(compiled_columns):
+            raise TableError(f"{where}: {len(cells)} input cells for {len(compiled_columns)} input columns")
+        if len(output_cells) != len(outputs):
+            raise TableError(f"{where}: {len(output_cells)} output cells for {len(outputs)} output columns")
+        checks = []
+        for index, (cell, column) in enumerate(zip(cells, compiled_columns, strict=True)):
+            try:
+                test = compile_unary_test(cell, known)
+            except FeelError as exc:
+                raise TableError(f"{where}, input '{column.label}': {exc}") from None
+            for literal in test.literals:
+                if column.type in SCALAR_TYPES and literal is not None and kind_of(literal) != column.type:
+                    raise TableError(
+                        f"{where}, input '{column.label}': {literal!r} is a {kind_of(literal)}, "
+                        f"the column is {column.type}"
+                    )
+            for name in test.names:
+                reads(name)
+            if not test.is_any:
+                checks.append((index, test))
+        getters = []
+        for cell, output in zip(output_cells, outputs, strict=True):
+            try:
+                get, path = compile_output(cell, known)
+            except FeelError as exc:
+                raise TableError(f"{where}, output '{output.name}': {exc}") from None
+            if path is None and not type_matches(cell, output.type):
+                raise TableError(f"{where}, output '{output.name}': {cell!r} is not a {output.type}")
+            if path is not None:
+                reads(path)
+            getters.append(get)
+        compiled_rules.append(Rule(number, tuple(checks), tuple(getters)))
+    return DecisionTable(hit_policy, compiled_columns, tuple(outputs), tuple(compiled_rules))
