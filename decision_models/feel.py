@@ -200,7 +200,7 @@ def _comparison(op: str, get: Value) -> Test:
 def _positive(text: str) -> tuple[Test, list[Endpoint]]:
     if not text:
         raise FeelError("empty test in a list")
-    if text[0] in "[(]" and text[-1] in "])[" and ".." in text:
+    if text[0] in "[(]" and text[-1] in "])[":
         return _interval(text)
     for op in _OPERATORS:
         if text.startswith(op):

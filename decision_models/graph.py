@@ -143,7 +143,7 @@ class ModelGraph:
             run.failure = f"node '{failed.id}' failed: {error}"
         except TimeoutError:
             pending = [n for n, t in tasks.items() if not t.done()]
-            run.failure = f"deadline reached while {', '.join(pending)} ran"
+            run.failure = f"deadline reached while {', '.join(pending)} ran" if pending else "deadline reached"
         finally:
             for task in tasks.values():
                 task.cancel()

@@ -40,3 +40,10 @@ def returns_list(inputs: Mapping[str, Any]) -> list[int]:
 
 
 NOT_CALLABLE = 42
+
+
+async def logs_and_scores(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from decision_models import log
+
+    log(f"scoring tier {inputs['tier']}")
+    return {"score": {"gold": 90}.get(inputs["tier"], 10)}
