@@ -38,6 +38,7 @@ class NodeResult:
     used_default: bool = False
     ran: bool = False
     dependents: tuple[str, ...] = ()
+    detail: dict[str, Any] | None = None  # e.g. a table's matched rules
 
 
 @dataclass(slots=True)
@@ -85,7 +86,7 @@ class ModelGraph:
                 started = clock()
                 try:
                     try:
-                        value = node.compute(context)
+                        value, result.detail = node.compute_explained(context)
                     except NodeError as error:
                         value = self._settle(node, result, error)
                 except NodeError as error:
@@ -124,7 +125,7 @@ class ModelGraph:
                             raise NodeError("deadline", "no time left before the deadline")
                         value = await node.compute_async(context, left, connections)
                     else:
-                        value = node.compute(context)
+                        value, result.detail = node.compute_explained(context)
                 except NodeError as error:
                     value = self._settle(node, result, error)
             finally:

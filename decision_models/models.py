@@ -62,7 +62,14 @@ class ModelRun:
             "error": self.error,
             "usedFallback": self.used_fallback,
             "nodes": [
-                {"id": n.id, "kind": n.kind, "ms": round(n.ms, 3), "error": n.error, "usedDefault": n.used_default}
+                {
+                    "id": n.id,
+                    "kind": n.kind,
+                    "ms": round(n.ms, 3),
+                    "error": n.error,
+                    "usedDefault": n.used_default,
+                    **(n.detail or {}),
+                }
                 for n in self.nodes
             ],
             "shadow": [s.trace() for s in self.shadow],

@@ -76,6 +76,10 @@ class Node:
     def compute(self, context: Mapping[str, Any]) -> Any:
         raise NotImplementedError
 
+    def compute_explained(self, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        """The value and, for nodes that have one, a detail for the trace (a table's matched rules)."""
+        return self.compute(context), None
+
     async def compute_async(
         self, context: Mapping[str, Any], seconds: float, connections: ConnectionPort | None
     ) -> Any:
@@ -115,13 +119,13 @@ class TableNode(Node):
     table: DecisionTable = field(kw_only=True)
 
     def compute(self, context: Mapping[str, Any]) -> Any:
+        return self.compute_explained(context)[0]
+
+    def compute_explained(self, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         result = self.table.evaluate(context)
         if result.error is not None:
             raise NodeError("hit_policy", result.error)
-        return result.value
-
-    def explain(self, context: Mapping[str, Any]) -> tuple[int, ...]:
-        return self.table.evaluate(context).matched
+        return result.value, {"matchedRules": list(result.matched)}
 
 
 @dataclass(frozen=True, slots=True)

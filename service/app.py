@@ -21,6 +21,7 @@ from .browser import BrowserApi
 from .config import load_runtime
 from .errors import ApiError, sitecore_error
 from .metrics import Metrics
+from .models_api import ModelsApi
 from .observability import Observability
 from .responses import JsonBytes
 from .runtime import Runtime
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
     access_log = access_log or AccessLog(enabled=False)
     interactive = InteractiveApi(ref, metrics)
     browser = BrowserApi(ref)
+    models = ModelsApi(ref)
 
     async def healthz(scope: Scope, receive: Receive) -> Response:
         return _json({"status": "ok"})
@@ -89,6 +91,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         _route("/v1/events/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
+        _route("/v2/testDecisionModel", models.test_decision_model, "POST"),
         _route("/healthz", healthz, "GET"),
         _route("/readyz", readyz, "GET"),
         _route("/metrics", metrics_endpoint, "GET"),

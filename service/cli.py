@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ConfigFile, load_runtime
@@ -115,6 +116,82 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _project_for(runtime: Any, name: str | None) -> Any:
+    if name:
+        if name not in runtime.projects:
+            raise SystemExit(f"unknown project {name!r}; known: {', '.join(sorted(runtime.projects))}")
+        return runtime.projects[name]
+    if len(runtime.projects) == 1:
+        return next(iter(runtime.projects.values()))
+    raise SystemExit(f"several projects: pick one with --project ({', '.join(sorted(runtime.projects))})")
+
+
+def cmd_test_model(args: argparse.Namespace) -> int:
+    from .errors import ApiError
+    from .model_testing import TestContext, TestModelBody, find_model, result_body, run_test
+
+    try:
+        runtime = load_runtime(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    values = parse_params(args.input)
+    params = {k: v for k, v in values.items() if k not in ("request", "guest")}
+    request = values.get("request", {})
+    guest = json.loads(Path(args.guest).read_text(encoding="utf-8")) if args.guest else values.get("guest", {})
+    context = TestContext(
+        params=params, guest=guest, **{k: v for k, v in request.items() if k in TestContext.model_fields}
+    )
+    body = TestModelBody(context=context, decisionModelRef=args.model, decisionModelVariantRef=args.variant)
+    try:
+        _, model = find_model(runtime, body, _project_for(runtime, args.project) if args.project else None)
+        run = asyncio.run(run_test(model, body, runtime.default_deadline_ms / 1000, runtime.connections))
+    except ApiError as exc:
+        print(exc.developer_message, file=sys.stderr)
+        return 2
+    result = result_body(run)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0 if not result["error"] else 1
+    print(
+        f"model {run.model_id} / variant {run.variant.id} ({run.variant.status}, revision {run.variant.revision})"
+        f"  bucket {result['debug']['bucket'] or '-'}  {run.ms:.3f} ms"
+    )
+    rows = [("node", "kind", "ms", "detail", "outputs")]
+    for node in result["decisionModelResultNodes"]:
+        error = (node["errorMessage"] or "") + (" (default used)" if node["usedDefault"] else "")
+        if "matchedRules" in node:
+            error = f"rules {node['matchedRules']} matched " + error
+        outputs = json.dumps(node["outputs"][0] if node["outputs"] else None, default=str)
+        rows.append((node["id"], node["type"], f"{node['executionTime']:.3f}", error, outputs))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + str(row[4]))
+    print(f"outputs: {json.dumps(result['outputs'], default=str)}")
+    if result["debug"]["logs"]:
+        print("logs:\n" + result["debug"]["logs"])
+    if run.error:
+        print(f"error: {run.error}" + (" (variant fallback used)" if run.used_fallback else ""))
+    return 0 if not result["error"] else 1
+
+
+def cmd_import_dmn(args: argparse.Namespace) -> int:
+    from .dmn_import import DmnError, import_dmn
+
+    try:
+        text, warnings = import_dmn(Path(args.file).read_bytes(), model_id=args.id)
+    except (OSError, DmnError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = ConfigFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -158,6 +235,28 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--preview", action="store_true", help="run the draft version")
     call.add_argument("--config")
     call.set_defaults(func=cmd_call)
+
+    test_model = sub.add_parser("test-model", help="run a decision model variant and print every node's result")
+    test_model.add_argument("model")
+    test_model.add_argument("--variant", help="the variant to run (default: the visitor's production variant)")
+    test_model.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a param (tier=gold), or request.channel=WEB / guest.email=...; dots nest",
+    )
+    test_model.add_argument("--guest", help="a JSON file with the guest profile")
+    test_model.add_argument("--project")
+    test_model.add_argument("--config")
+    test_model.add_argument("--json", action="store_true", help="print the /v2/testDecisionModel answer")
+    test_model.set_defaults(func=cmd_test_model)
+
+    import_dmn = sub.add_parser("import-dmn", help="convert a DMN 1.1 export into decisionModels YAML")
+    import_dmn.add_argument("file")
+    import_dmn.add_argument("--id", help="the model id (default: from the file name)")
+    import_dmn.add_argument("-o", "--output", help="write here instead of stdout")
+    import_dmn.set_defaults(func=cmd_import_dmn)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=cmd_schema)

@@ -40,6 +40,12 @@ class Metrics:
             ["experience", "variant", "outcome"],
             registry=self.registry,
         )
+        self.model_runs = Counter(
+            "personalize_decision_model_runs",
+            "Decision model runs by model, variant, status (production / test) and outcome",
+            ["model", "variant", "status", "outcome"],
+            registry=self.registry,
+        )
         # `labels()` costs ~3 us (validation, lock); label sets are few, so children are looked up once.
         self._request_children: dict[tuple[str, int], Counter] = {}
         self._latency_children: dict[str, Histogram] = {}
@@ -61,6 +67,9 @@ class Metrics:
         if counter is None:
             counter = self._decision_children[key] = self.decisions.labels(*key)
         counter.inc()
+
+    def count_model_run(self, model: str, variant: str, status: str, outcome: str) -> None:
+        self.model_runs.labels(model, variant, status, outcome).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """Prometheus text; with several workers, merged from PROMETHEUS_MULTIPROC_DIR."""

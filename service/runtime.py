@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from decision_models import Catalog
+from decision_models import Catalog, ConnectionPort, GraphModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,7 @@ class Project:
     context_ids: tuple[str, ...]
     contentstack_project_uid: str
     catalog: Catalog
+    models: Mapping[str, GraphModel] = field(default_factory=dict)
     allowed_origins: frozenset[str] = frozenset()
     # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
     segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -37,6 +38,7 @@ class Runtime:
     max_body_bytes: int
     source: str  # the config path, or "(embedded demo)"
     management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
+    connections: ConnectionPort | None = None  # outbound calls of connection nodes (the Connections issue)
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

@@ -80,7 +80,11 @@ class InteractiveApi:
         )
         parse_ms = (time.perf_counter() - started) * 1000
         decision = await decide(
-            project.catalog, decision_request, default_deadline_ms=runtime.default_deadline_ms, started=started
+            project.catalog,
+            decision_request,
+            default_deadline_ms=runtime.default_deadline_ms,
+            started=started,
+            connections=runtime.connections,
         )
         log["outcome"] = decision.outcome.value
         variant_id = decision.variant.id if decision.variant is not None else ""
@@ -88,6 +92,10 @@ class InteractiveApi:
             log["variant"] = variant_id
         experience_id = decision.experience.friendly_id if decision.experience is not None else ""
         self.metrics.count_decision(experience_id, variant_id, decision.outcome.value)
+        for run in decision.model_runs:
+            for each in (run, *run.shadow):
+                outcome = "error" if each.failed else "fallback" if each.used_fallback else "ok"
+                self.metrics.count_model_run(each.model_id, each.variant.id, each.variant.status, outcome)
         return Evaluated(project, body, decision, parse_ms, incoming.headers.get(b"x-sc-correlation-id"))
 
     @staticmethod

@@ -220,6 +220,7 @@ class _Builder:
                 allowed_origins=frozenset(p.allowed_origins),
                 segment_write_keys=tuple(k.get_secret_value() for k in p.segment_write_keys),
                 catalog=Catalog.build(parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers),
+                models=dict(parts[pid].models),
             )
             for pid, p in raw.items()
         }

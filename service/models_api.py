@@ -1,0 +1,46 @@
+"""POST /v2/testDecisionModel: run a decision model variant on a context, every node's result in the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from pydantic import ValidationError
+from starlette.responses import Response
+from starlette.types import Receive, Scope
+
+from .errors import ApiError, sitecore_error
+from .inputs import Incoming, read_body, require_management
+from .model_testing import TestModelBody, find_model, result_body, run_test
+from .responses import JsonBytes
+from .runtime import Runtime
+
+
+class ModelsApi:
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self.runtime = runtime
+
+    async def test_decision_model(self, scope: Scope, receive: Receive) -> Response:
+        runtime = self.runtime()
+        incoming = Incoming(scope)
+        try:
+            require_management(incoming, runtime)
+            raw = await read_body(receive, incoming, runtime.max_body_bytes)
+            try:
+                body = TestModelBody.model_validate_json(raw)
+            except ValidationError as exc:
+                error = exc.errors(include_input=False, include_url=False)[0]
+                field = ".".join(str(p) for p in error["loc"]) or "(body)"
+                raise ApiError(400, f"{field}: {error['msg']}", field) from None
+            project = None
+            if body.clientKey:
+                project = runtime.by_client_key.get(body.clientKey)
+                if project is None:
+                    raise ApiError(401, "unknown clientKey", "clientKey")
+            project, model = find_model(runtime, body, project)
+            scope["state"]["project"] = project
+            scope["state"]["log"].update({"project": project.id, "model": model.id})
+            run = await run_test(model, body, runtime.default_deadline_ms / 1000, runtime.connections)
+        except ApiError as exc:
+            return sitecore_error(exc)
+        return JsonBytes(orjson.dumps(result_body(run)))
