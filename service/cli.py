@@ -176,7 +176,7 @@ def cmd_test_model(args: argparse.Namespace) -> int:
 
 
 def cmd_import_dmn(args: argparse.Namespace) -> int:
-    from .dmn_import import DmnError, import_dmn
+    from .config.dmn_import import DmnError, import_dmn
 
     try:
         text, warnings = import_dmn(Path(args.file).read_bytes(), model_id=args.id)

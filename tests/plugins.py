@@ -47,3 +47,8 @@ async def logs_and_scores(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
     log(f"scoring tier {inputs['tier']}")
     return {"score": {"gold": 90}.get(inputs["tier"], 10)}
+
+
+def page_views(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the PageViews DMN's JavaScript did, by hand (tests/dmn/page_views.xml)."""
+    return {"mostViewedPage": "home", "page1name": "home"}
