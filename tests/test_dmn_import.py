@@ -66,7 +66,7 @@ async def test_javascript_becomes_a_plugin_stub_with_its_script(tmp_path: Path) 
     # Until the function exists the config says so; once written, the model runs.
     (tmp_path / "model.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "project.yaml").write_text("projects: [{id: p}]\n", encoding="utf-8")
-    with pytest.raises(Exception, match="cannot load plugins.pageviews:getPageViews"):
+    with pytest.raises(Exception, match=r"cannot load plugins\.pageviews:getPageViews"):
         load_runtime(tmp_path, env={})
     model = load_imported(tmp_path, text.replace("plugins.pageviews:getPageViews", "tests.plugins:page_views"))
     assert await run_draft(model, {}) == {"Results": "Click here"}

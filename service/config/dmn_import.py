@@ -86,7 +86,7 @@ class _Import:
             raise DmnError(f"{where}: unknown hit policy {policy!r}")
         if code == "C" and table.get("aggregation"):
             code = AGGREGATIONS.get(table.get("aggregation", "").upper(), "C")
-        inputs = []
+        inputs: list[dict[str, str]] = []
         for column in _children(table, "input"):
             expression = _child(column, "inputExpression")
             source = _text(expression)
@@ -94,11 +94,11 @@ class _Import:
             if not _DOTTED.match(source):
                 self.warnings.append(f"{where}: input {label!r} reads {source!r}, not a dotted name; fix its source")
             type_ref = expression.get("typeRef") if expression is not None else None
-            inputs.append({"label": label, "source": source, "type": _type(type_ref)})
-        for column in inputs:
-            if column["type"] not in ("string", "number", "boolean", "date", "any"):
-                column["type"] = "number" if column["type"] == "integer" else "any"
-        outputs = []
+            column_type = _type(type_ref)
+            if column_type not in ("string", "number", "boolean", "date", "any"):  # input columns hold scalars
+                column_type = "number" if column_type == "integer" else "any"
+            inputs.append({"label": label, "source": source, "type": column_type})
+        outputs: list[dict[str, Any]] = []
         for column in _children(table, "output"):
             name = ident(column.get("name") or column.get("label") or f"output{len(outputs) + 1}")
             output: dict[str, Any] = {"name": name, "type": _type(column.get("typeRef"))}
