@@ -248,8 +248,10 @@ async def decide(
     clock: Clock = time.perf_counter,
     random_key: Callable[[], str] = lambda: secrets.token_hex(8),
     connections: ConnectionPort | None = None,
+    explain: bool = False,
 ) -> Decision:
-    """Find the live experience for the request, pick its variant, run its models, render its response."""
+    """Find the live experience for the request, pick its variant, run its models, render its response.
+    With `explain`, decision models record every node's result and time for the trace."""
     t0 = clock()
     started = t0 if started is None else started
     decision = Decision(outcome=Outcome.NOT_FOUND)
@@ -284,7 +286,7 @@ async def decide(
     decision.deadline_ms = deadline_ms
     if variant.models:
         seconds = (deadline_ms / 1000 - (t2 - started)) if deadline_ms else None
-        run_context = RunContext(request.visitor_key, seconds, connections, random_key)
+        run_context = RunContext(request.visitor_key, seconds, connections, random_key, detailed=explain)
         failure = await _decide_models(decision, variant, template_context, run_context)
         t3 = clock()
         decision.timings["decision"] = (t3 - t2) * 1000
@@ -293,7 +295,7 @@ async def decide(
                 "step": "decisionModels",
                 "ms": round((t3 - t2) * 1000, 3),
                 "error": failure,
-                "models": [run.trace() for run in decision.model_runs] or [m.id for m in variant.models],
+                "models": [run.trace() for run in decision.model_runs] if explain else [m.id for m in variant.models],
             }
         )
         if failure is not None:

@@ -161,22 +161,33 @@ def split_top_level(text: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Positive:
+    """One test of a comma list: `value <op> endpoint` ("=" for equality), or an interval `low..high`."""
+
+    test: Test
+    ops: tuple[str, ...]  # ("=",) / ("<",) ... or (low_op, high_op) for an interval
+    endpoints: tuple[Endpoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UnaryTest:
     """A compiled cell: `test(input_value, context)`; `literals` lets the table check column types and
-    `names` are the context paths it reads."""
+    `names` are the context paths it reads; `parts` and `negate` let a table generate code for it."""
 
     source: str
     test: Test
     literals: tuple[Any, ...]
     names: tuple[tuple[str, ...], ...] = ()
     is_any: bool = False
+    parts: tuple[Positive, ...] = ()
+    negate: bool = False
 
 
 def _names(endpoints: list[Endpoint]) -> list[tuple[str, ...]]:
     return [e.path for e in endpoints if isinstance(e, Name)]
 
 
-def _interval(text: str) -> tuple[Test, list[Endpoint]]:
+def _interval(text: str) -> Positive:
     opening, closing = text[0], text[-1]
     body = text[1:-1]
     if ".." not in body:
@@ -190,14 +201,14 @@ def _interval(text: str) -> tuple[Test, list[Endpoint]]:
     def test(value: Any, context: Context) -> bool:
         return _compare(low_op, value, low_get(context)) and _compare(high_op, value, high_get(context))
 
-    return test, [low, high]
+    return Positive(test, (low_op, high_op), (low, high))
 
 
 def _comparison(op: str, get: Value) -> Test:
     return lambda value, context: _compare(op, value, get(context))
 
 
-def _positive(text: str) -> tuple[Test, list[Endpoint]]:
+def _positive(text: str) -> Positive:
     if not text:
         raise FeelError("empty test in a list")
     if text[0] in "[(]" and text[-1] in "])[":
@@ -205,10 +216,14 @@ def _positive(text: str) -> tuple[Test, list[Endpoint]]:
     for op in _OPERATORS:
         if text.startswith(op):
             endpoint = parse_literal(text[len(op) :])
-            return _comparison(op, resolve(endpoint)), [endpoint]
+            test = _comparison(op, resolve(endpoint)) if op != "=" else _equality(resolve(endpoint))
+            return Positive(test, (op,), (endpoint,))
     endpoint = parse_literal(text)
-    get = resolve(endpoint)
-    return (lambda value, context: _equals(value, get(context))), [endpoint]
+    return Positive(_equality(resolve(endpoint)), ("=",), (endpoint,))
+
+
+def _equality(get: Value) -> Test:
+    return lambda value, context: _equals(value, get(context))
 
 
 def compile_unary_test(source: Any, known: Container[str] = ()) -> UnaryTest:
@@ -229,8 +244,8 @@ def compile_unary_test(source: Any, known: Container[str] = ()) -> UnaryTest:
     if text.startswith("not(") and text.endswith(")"):
         negate, text = True, text[4:-1].strip()
     compiled = [_positive(part) for part in split_top_level(text)]
-    tests = tuple(test for test, _ in compiled)
-    endpoints = [e for _, ends in compiled for e in ends]
+    tests = tuple(part.test for part in compiled)
+    endpoints = [e for part in compiled for e in part.endpoints]
     literals = tuple(e.value for e in endpoints if isinstance(e, Literal))
     names = _names(endpoints)
     for path in names:
@@ -246,7 +261,7 @@ def compile_unary_test(source: Any, known: Container[str] = ()) -> UnaryTest:
         test = lambda v, c: not any(t(v, c) for t in tests)  # noqa: E731
     else:
         test = lambda v, c: any(t(v, c) for t in tests)  # noqa: E731
-    return UnaryTest(source.strip(), test, literals, tuple(names))
+    return UnaryTest(source.strip(), test, literals, tuple(names), parts=tuple(compiled), negate=negate)
 
 
 def compile_output(source: Any, known: Container[str] = ()) -> tuple[Value, tuple[str, ...] | None]:

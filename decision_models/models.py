@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bucketing import bucket, choose
+from .bucketing import bucket, choose, cumulative
 from .graph import GraphRun, ModelGraph, NodeResult
 from .nodes import run_logged, stop_logging
 from .ports import ConnectionPort
@@ -82,6 +82,7 @@ class RunContext:
     seconds: float | None
     connections: ConnectionPort | None = None
     random_key: Callable[[], str] = field(default=lambda: "anonymous")
+    detailed: bool = True  # per-node results and timings, for traces; the request hot path turns it off
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +91,17 @@ class GraphModel:
     name: str
     variants: tuple[ModelVariant, ...]
     test_share: int = 0  # basis points of traffic that also runs the test variants in shadow
+    production: tuple[ModelVariant, ...] = field(init=False)
+    tests: tuple[ModelVariant, ...] = field(init=False)
+    bounds: tuple[int, ...] = field(init=False)  # cumulative production weights
+    has_async: bool = field(init=False)  # any variant calls a plugin or a connection
 
-    @property
-    def has_async(self) -> bool:
-        """Whether any variant calls a plugin or a connection (and so needs the event loop and a deadline)."""
-        return any(v.graph.has_async for v in self.variants)
-
-    @property
-    def production(self) -> tuple[ModelVariant, ...]:
-        return tuple(v for v in self.variants if v.status == "production")
+    def __post_init__(self) -> None:
+        production = tuple(v for v in self.variants if v.status == "production")
+        object.__setattr__(self, "production", production)
+        object.__setattr__(self, "tests", tuple(v for v in self.variants if v.status == "test"))
+        object.__setattr__(self, "bounds", cumulative([v.weight for v in production]))
+        object.__setattr__(self, "has_async", any(v.graph.has_async for v in self.variants))
 
     def variant(self, variant_id: str) -> ModelVariant | None:
         return next((v for v in self.variants if v.id == variant_id), None)
@@ -108,11 +111,14 @@ class GraphModel:
     ) -> ModelRun:
         started = time.perf_counter()
         logs: list[str] = []
-        token = run_logged(logs)
+        token = run_logged(logs) if variant.graph.has_async else None  # only plugins can log
         try:
-            graph_run: GraphRun = await variant.graph.run(inputs, context.seconds, context.connections)
+            graph_run: GraphRun = await variant.graph.run(
+                inputs, context.seconds, context.connections, detailed=context.detailed
+            )
         finally:
-            stop_logging(token)
+            if token is not None:
+                stop_logging(token)
         run = ModelRun(
             self.id,
             self.name,
@@ -133,21 +139,21 @@ class GraphModel:
         the test share."""
         key = context.visitor_key or context.random_key()
         production = self.production
-        bucket_value = bucket(f"model:{self.id}", key)
-        weights: list[int] = []
-        total = 0
-        for v in production:
-            total += v.weight
-            weights.append(total)
-        index = choose(bucket_value, weights)
-        chosen = production[index if index >= 0 else 0]
-        tests = [v for v in self.variants if v.status == "test"]
-        if tests and self.test_share and bucket(f"shadow:{self.id}", key) < self.test_share:
-            runs = await asyncio.gather(
-                self.run_variant(chosen, inputs, context, bucket_value),
-                *(self.run_variant(v, inputs, context) for v in tests),
-            )
-            main, shadow = runs[0], list(runs[1:])
-            main.shadow = shadow
+        chosen = production[0]
+        bucket_value = None
+        if len(production) > 1 or context.detailed:
+            bucket_value = bucket(f"model:{self.id}", key)
+            chosen = production[max(choose(bucket_value, self.bounds), 0)]
+        if not (self.tests and self.test_share and bucket(f"shadow:{self.id}", key) < self.test_share):
+            return await self.run_variant(chosen, inputs, context, bucket_value)
+        if not self.has_async:  # nothing can block: run them one after the other, no tasks
+            main = await self.run_variant(chosen, inputs, context, bucket_value)
+            main.shadow = [await self.run_variant(v, inputs, context) for v in self.tests]
             return main
-        return await self.run_variant(chosen, inputs, context, bucket_value)
+        runs = await asyncio.gather(
+            self.run_variant(chosen, inputs, context, bucket_value),
+            *(self.run_variant(v, inputs, context) for v in self.tests),
+        )
+        main = runs[0]
+        main.shadow = list(runs[1:])
+        return main

@@ -119,7 +119,10 @@ class TableNode(Node):
     table: DecisionTable = field(kw_only=True)
 
     def compute(self, context: Mapping[str, Any]) -> Any:
-        return self.compute_explained(context)[0]
+        result = self.table.evaluate(context)
+        if result.error is not None:
+            raise NodeError("hit_policy", result.error)
+        return result.value
 
     def compute_explained(self, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         result = self.table.evaluate(context)

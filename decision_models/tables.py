@@ -9,12 +9,12 @@ A U or A violation is an error result naming the rules that hit, not an exceptio
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .feel import FeelError, UnaryTest, Value, compile_output, compile_unary_test, kind_of
+from .tablegen import Matcher, generate_matcher
 
 HIT_POLICIES = ("U", "A", "P", "F", "R", "O", "C", "C+", "C<", "C>", "C#")
 SINGLE_HIT = frozenset({"U", "A", "P", "F"})
@@ -53,16 +53,6 @@ class TableResult:
     error: str | None = None
 
 
-def _convert(value: Any, column_type: str) -> Any:
-    """Dates arrive as ISO strings: compare them as dates."""
-    if column_type == "date" and isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    return value
-
-
 def type_matches(value: Any, declared: str) -> bool:
     if declared == "any" or value is None:
         return True
@@ -81,6 +71,7 @@ class DecisionTable:
     columns: tuple[Column, ...]
     outputs: tuple[OutputColumn, ...]
     rules: tuple[Rule, ...]
+    match: Matcher  # generated: the rules that hit, in rule order (only the first for F)
 
     def _output(self, rule: Rule, context: Mapping[str, Any]) -> Any:
         if len(self.outputs) == 1:
@@ -96,8 +87,7 @@ class DecisionTable:
         return tuple(key)
 
     def evaluate(self, context: Mapping[str, Any]) -> TableResult:
-        values = [_convert(column.get(context), column.type) for column in self.columns]
-        hits = [r for r in self.rules if all(test.test(values[i], context) for i, test in r.checks)]
+        hits: list[Rule] = self.match(context)
         matched = tuple(r.number for r in hits)
         policy = self.hit_policy
         if policy in SINGLE_HIT:
@@ -184,4 +174,10 @@ def compile_table(
                 reads(path)
             getters.append(get)
         compiled_rules.append(Rule(number, tuple(checks), tuple(getters)))
-    return DecisionTable(hit_policy, compiled_columns, tuple(outputs), tuple(compiled_rules))
+    matcher = generate_matcher(
+        [c.get for c in compiled_columns],
+        [c.type for c in compiled_columns],
+        [(rule, rule.checks) for rule in compiled_rules],
+        first_only=False,  # all hits, even for F: the trace shows every rule that matched
+    )
+    return DecisionTable(hit_policy, compiled_columns, tuple(outputs), tuple(compiled_rules), matcher)

@@ -50,6 +50,7 @@ class Metrics:
         self._request_children: dict[tuple[str, int], Counter] = {}
         self._latency_children: dict[str, Histogram] = {}
         self._decision_children: dict[tuple[str, str, str], Counter] = {}
+        self._model_children: dict[tuple[str, str, str, str], Counter] = {}
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         counter = self._request_children.get((route, status))
@@ -69,7 +70,11 @@ class Metrics:
         counter.inc()
 
     def count_model_run(self, model: str, variant: str, status: str, outcome: str) -> None:
-        self.model_runs.labels(model, variant, status, outcome).inc()
+        key = (model, variant, status, outcome)
+        counter = self._model_children.get(key)
+        if counter is None:
+            counter = self._model_children[key] = self.model_runs.labels(*key)
+        counter.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """Prometheus text; with several workers, merged from PROMETHEUS_MULTIPROC_DIR."""

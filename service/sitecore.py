@@ -85,6 +85,7 @@ class InteractiveApi:
             default_deadline_ms=runtime.default_deadline_ms,
             started=started,
             connections=runtime.connections,
+            explain=management,
         )
         log["outcome"] = decision.outcome.value
         variant_id = decision.variant.id if decision.variant is not None else ""

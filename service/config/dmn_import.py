@@ -17,11 +17,28 @@ from typing import Any
 
 import yaml
 
-HIT_POLICIES = {"UNIQUE": "U", "FIRST": "F", "PRIORITY": "P", "ANY": "A", "COLLECT": "C", "RULE ORDER": "R",
-                "OUTPUT ORDER": "O"}
+HIT_POLICIES = {
+    "UNIQUE": "U",
+    "FIRST": "F",
+    "PRIORITY": "P",
+    "ANY": "A",
+    "COLLECT": "C",
+    "RULE ORDER": "R",
+    "OUTPUT ORDER": "O",
+}
 AGGREGATIONS = {"SUM": "C+", "MIN": "C<", "MAX": "C>", "COUNT": "C#"}
-TYPES = {"string": "string", "number": "number", "double": "number", "integer": "integer", "long": "integer",
-         "boolean": "boolean", "date": "date", "map": "object", "object": "object", "list": "list"}
+TYPES = {
+    "string": "string",
+    "number": "number",
+    "double": "number",
+    "integer": "integer",
+    "long": "integer",
+    "boolean": "boolean",
+    "date": "date",
+    "map": "object",
+    "object": "object",
+    "list": "list",
+}
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -111,19 +128,38 @@ class _Import:
             when = [(_text(e) or "-") for e in _children(rule, "inputEntry")]
             then = [self.output_cell(_text(e), f"{where} rule {number}") for e in _children(rule, "outputEntry")]
             rules.append({"when": when, "then": then})
-        return {"id": node_id, "kind": "table", "name": decision.get("name", node_id), "hitPolicy": code,
-                "inputs": inputs, "outputs": outputs, "rules": rules}
+        return {
+            "id": node_id,
+            "kind": "table",
+            "name": decision.get("name", node_id),
+            "hitPolicy": code,
+            "inputs": inputs,
+            "outputs": outputs,
+            "rules": rules,
+        }
 
-    def script(self, decision: ET.Element, literal: ET.Element, node_id: str, deps: list[str],
-               model_id: str, variable_type: str) -> tuple[dict[str, Any], str]:
+    def script(
+        self,
+        decision: ET.Element,
+        literal: ET.Element,
+        node_id: str,
+        deps: list[str],
+        model_id: str,
+        variable_type: str,
+    ) -> tuple[dict[str, Any], str]:
         language = (literal.get("expressionLanguage") or "javascript").lower()
         self.warnings.append(
             f"decision '{decision.get('name', node_id)}': a {language} expression cannot be converted; write the "
             f"Python function plugins.{model_id}:{node_id} (its script is kept as a comment above the node)"
         )
-        node: dict[str, Any] = {"id": node_id, "kind": "plugin", "name": decision.get("name", node_id),
-                                "python": f"plugins.{model_id}:{node_id}", "type": variable_type,
-                                "inputs": {dep: dep for dep in deps}}
+        node: dict[str, Any] = {
+            "id": node_id,
+            "kind": "plugin",
+            "name": decision.get("name", node_id),
+            "python": f"plugins.{model_id}:{node_id}",
+            "type": variable_type,
+            "inputs": {dep: dep for dep in deps},
+        }
         return node, _text(literal)
 
 
@@ -164,8 +200,9 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
     for data_input in _children(root, "inputData"):
         node_id = state.ids[data_input.get("id", "")]
         source = "guest" if node_id.lower() == "guest" else f"params.{node_id}"
-        nodes.append(({"id": node_id, "kind": "input", "name": data_input.get("name", node_id), "source": source},
-                      None))
+        nodes.append(
+            ({"id": node_id, "kind": "input", "name": data_input.get("name", node_id), "source": source}, None)
+        )
         if source != "guest":
             state.warnings.append(f"input data '{data_input.get('name')}' reads {source}; point it at your data")
     required: set[str] = set()
@@ -178,8 +215,14 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
         if table is not None:
             nodes.append((state.table(decision, table, node_id), None))
         elif literal is not None:
-            node, script = state.script(decision, literal, node_id, deps, model,
-                                        _type(variable.get("typeRef") if variable is not None else None))
+            node, script = state.script(
+                decision,
+                literal,
+                node_id,
+                deps,
+                model,
+                _type(variable.get("typeRef") if variable is not None else None),
+            )
             nodes.append((node, script))
         else:
             state.warnings.append(f"decision '{decision.get('name')}' has no decision table or literal expression")
@@ -190,9 +233,18 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
 
 def _render(model: str, name: str, nodes: list[tuple[dict[str, Any], str | None]]) -> str:
     head = yaml.safe_dump(
-        {"decisionModels": [{"id": model, "name": name, "variants": [
-            {"id": "imported", "name": "Imported from DMN", "status": "draft", "nodes": []}]}]},
-        sort_keys=False, allow_unicode=True, width=120,
+        {
+            "decisionModels": [
+                {
+                    "id": model,
+                    "name": name,
+                    "variants": [{"id": "imported", "name": "Imported from DMN", "status": "draft", "nodes": []}],
+                }
+            ]
+        },
+        sort_keys=False,
+        allow_unicode=True,
+        width=120,
     ).replace("nodes: []\n", "nodes:\n")
     body = []
     for node, script in nodes:
