@@ -48,3 +48,18 @@ async def test_tour_first_call(client: httpx.AsyncClient) -> None:
     assert shown is not None
     assert r.json() == json.loads(shown.group(1))
     assert r.headers["x-personalize-variant"] == "hero_free_shipping"
+
+
+async def test_decision_model_example_runs(tmp_path: Path) -> None:
+    from decision_models import RunContext
+
+    section = README[README.index("## Decision models") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    path = tmp_path / "model.yaml"
+    path.write_text("projects: [{id: p}]\n" + block.group(1), encoding="utf-8")
+    model = load_runtime(path, env={}).projects["p"].models["banner_offer"]
+    run = await model.run({"params": {"loyalty": {"tier": "gold"}, "cartValue": 120}}, RunContext("v", 1.0))
+    assert run.outputs["offer"]["code"] == "GOLD20"
+    run = await model.run({"params": {"cartValue": 200}}, RunContext("v", 1.0))
+    assert run.outputs["offer"]["code"] == "BIGCART15"
