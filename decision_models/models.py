@@ -68,6 +68,7 @@ class ModelRun:
                     "ms": round(n.ms, 3),
                     "error": n.error,
                     "usedDefault": n.used_default,
+                    "output": n.value,
                     **(n.detail or {}),
                 }
                 for n in self.nodes

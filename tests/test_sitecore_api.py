@@ -363,3 +363,48 @@ async def test_explain_shows_fallback_reason(ref_client: httpx.AsyncClient) -> N
     assert trace["outcome"] == "fallback"
     assert trace["steps"][-1]["step"] == "fallback"
     assert "did not return within" in trace["steps"][-1]["reason"]
+
+
+async def test_explain_shows_every_model_node(client: httpx.AsyncClient) -> None:
+    body = {
+        "clientKey": "demo",
+        "friendlyId": "home_banner",
+        "browserId": "visitor-1",
+        "params": {"loyalty": {"tier": "gold"}, "cartValue": 120},
+    }
+    r = await post(client, "/v2/callFlows/explain", body, Authorization="Bearer demo-management-token")
+    trace = r.json()["trace"]
+    step = next(s for s in trace["steps"] if s["step"] == "decisionModels")
+    [run] = step["models"]
+    assert (run["model"], run["variant"], run["status"]) == ("banner_offer", "tier_by_cart", "production")
+    nodes = {n["id"]: n for n in run["nodes"]}
+    assert nodes["offer_table"]["matchedRules"] == [2, 3, 5]
+    assert nodes["offer_table"]["output"] == {"code": "GOLD20", "discountPercent": 20}
+    assert nodes["headline"]["output"] == "20 % off with code GOLD20"
+    assert all(isinstance(n["ms"], float) for n in nodes.values())
+    assert "decision" in trace["timingsMs"]
+
+
+async def test_shadow_runs_are_counted_never_returned(client: httpx.AsyncClient) -> None:
+    from decision_models import bucket
+
+    shadowed = [f"v{i}" for i in range(200) if bucket("shadow:banner_offer", f"v{i}") < 1000]
+    assert shadowed
+    for key in shadowed[:3]:
+        r = await post(
+            client,
+            "/v2/callFlows",
+            {
+                "clientKey": "demo",
+                "friendlyId": "home_banner",
+                "browserId": key,
+                "params": {"loyalty": {"tier": "gold"}},
+            },
+        )
+        if r.headers["x-personalize-outcome"] == "variant":
+            assert r.json()["offer"]["code"] == "MEMBER10"  # production's answer, not the candidate's GOLD20
+    text = (await client.get("/metrics")).text
+    assert (
+        'personalize_decision_model_runs_total{model="banner_offer",outcome="ok",status="test",variant="generous_gold"}'
+        in text
+    )
