@@ -1,0 +1,150 @@
+"""One connection call: auth, send, bounded read, classification; retries with backoff for safe calls.
+
+Every fault is an outcome with a kind, never an exception to the caller:
+  bad_input, circuit_open, token_error, timeout, refused, http_4xx, http_5xx, not_json, oversize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from .auth import TokenError
+from .mapping import map_outputs
+from .requests import BuiltRequest, Connection
+
+TRANSIENT = frozenset({"timeout", "refused", "http_5xx", "http_429"})
+RAW_BODY_LIMIT = 4096  # bytes of the raw body kept for the test endpoint
+
+
+@dataclass(slots=True)
+class Attempt:
+    """What one call came to: the outcome, and what a person debugging it needs to see."""
+
+    ok: bool
+    kind: str
+    detail: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    defaulted: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    raw_body: bytes = b""
+    ms: float = 0.0
+    attempts: int = 1
+    retry_after_401: bool = False
+
+
+def _fault(kind: str, detail: str, **extra: Any) -> Attempt:
+    return Attempt(False, kind, detail, **extra)
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes | None:
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def send_once(client: httpx.AsyncClient, connection: Connection, built: BuiltRequest, seconds: float) -> Attempt:
+    """One attempt within `seconds`, including the token fetch; a 401 with a token refreshes it and
+    retries exactly once."""
+    started = time.perf_counter()
+    retried = False
+    while True:
+        headers = dict(built.headers)
+        headers.update(connection.auth_headers)
+        token = None
+        try:
+            async with asyncio.timeout(seconds - (time.perf_counter() - started)):
+                if connection.token is not None:
+                    token = await connection.token.get()
+                    headers["authorization"] = f"Bearer {token}"
+                timeout = httpx.Timeout(connection.timeouts.read, connect=connection.timeouts.connect)
+                request = client.build_request(built.method, built.url, headers=headers, content=built.content,
+                                               timeout=timeout)
+                response = await client.send(request, stream=True)
+                try:
+                    body = await _read_bounded(response, connection.max_bytes)
+                finally:
+                    await response.aclose()
+        except TokenError as exc:
+            return _fault("token_error", f"token endpoint: {exc}", ms=_ms(started))
+        except (TimeoutError, httpx.TimeoutException):
+            return _fault("timeout", f"no complete answer within {seconds * 1000:.0f} ms", ms=_ms(started))
+        except httpx.ConnectError as exc:
+            return _fault("refused", f"cannot connect: {exc}"[:300], ms=_ms(started))
+        except httpx.HTTPError as exc:
+            return _fault("refused", f"{type(exc).__name__}: {exc}"[:300], ms=_ms(started))
+        status = response.status_code
+        if status == 401 and token is not None and not retried and connection.token is not None:
+            connection.token.invalidate(token)
+            retried = True
+            continue
+        return classify(connection, status, dict(response.headers), body, started, retried)
+
+
+def classify(connection: Connection, status: int, headers: dict[str, str], body: bytes | None, started: float,
+             retried: bool) -> Attempt:
+    common: dict[str, Any] = {"status": status, "response_headers": headers, "ms": _ms(started),
+                              "retry_after_401": retried}
+    if body is None:
+        return _fault("oversize", f"the response is larger than {connection.max_bytes} bytes", **common)
+    common["raw_body"] = body[:RAW_BODY_LIMIT]
+    if status == 429:
+        return _fault("http_429", "429 Too Many Requests", **common)
+    if 400 <= status < 500:
+        return _fault("http_4xx", f"the upstream answered {status}", **common)
+    if status >= 500:
+        return _fault("http_5xx", f"the upstream answered {status}", **common)
+    if status < 200 or status >= 300:
+        return _fault("http_other", f"the upstream answered {status}", **common)
+    try:
+        document = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return _fault("not_json", "the body is not JSON", **common)
+    outputs, defaulted = map_outputs(connection.outputs, document)
+    return Attempt(True, "ok", "", outputs, defaulted, **common)
+
+
+async def send_with_retries(
+    client: httpx.AsyncClient,
+    connection: Connection,
+    built: BuiltRequest,
+    seconds: float,
+    jitter: Callable[[], float] = random.random,
+) -> Attempt:
+    """Retry transient faults of idempotent (or declared-safe) calls, backing off exponentially with
+    jitter, while the time left allows."""
+    deadline = time.perf_counter() + seconds
+    attempts = 0
+    while True:
+        attempts += 1
+        attempt = await send_once(client, connection, built, deadline - time.perf_counter())
+        attempt.attempts = attempts
+        if attempt.ok or attempt.kind not in TRANSIENT or not connection.retryable:
+            return attempt
+        if attempts > connection.retries.attempts:
+            return attempt
+        pause = min(connection.retries.max_backoff, connection.retries.backoff * 2 ** (attempts - 1))
+        pause *= 0.5 + jitter() / 2
+        if time.perf_counter() + pause >= deadline:
+            return attempt
+        await asyncio.sleep(pause)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,188 @@
+"""The connections of a running config: one entry point, `Connections.call`, for every outbound request.
+
+It renders the request, checks the breaker, answers from the cache or joins an identical call in flight,
+bounds the call by the smaller of the connection's total timeout and the caller's remaining time, and
+reports every fault as an outcome. One pooled HTTP client is shared by all connections without TLS
+options (per-connection clients for mutual TLS or a custom CA). The transport is httpx-aiohttp's:
+httpx's own transport collapses under concurrency (bench/transports.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+from prometheus_client import CollectorRegistry
+
+from .breaker import Breaker
+from .calls import Attempt, send_with_retries
+from .coalescing import Coalescer
+from .metrics import BREAKER_STATES, ConnectionMetrics
+from .requests import BuiltRequest, Connection, build
+from .templating import TemplateInputError
+
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """The port's answer (decision_models.ports.ConnectionOutcome's shape)."""
+
+    ok: bool
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "ok"
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class _State:
+    breaker: Breaker
+    coalescer: Coalescer[Attempt]
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class Connections:
+    def __init__(self, connections: Mapping[str, Connection], registry: CollectorRegistry | None = None) -> None:
+        self.connections = dict(connections)
+        self.metrics = ConnectionMetrics(registry or CollectorRegistry())
+        self.state = {
+            name: _State(Breaker(c.breaker_failures, c.breaker_reset), Coalescer(c.cache_ttl))
+            for name, c in self.connections.items()
+        }
+        self._clients: dict[tuple[Any, ...], httpx.AsyncClient] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        for name, connection in self.connections.items():
+            if connection.token is not None:
+                connection.token.on_fetch = self.metrics.token_fetches.labels(name).inc
+
+    def knows(self, name: str) -> bool:
+        connection = self.connections.get(name)
+        return connection is not None and connection.kind == "data"
+
+    def client(self, connection: Connection) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a client belongs to the loop it was made in
+            self._clients, self._loop = {}, loop
+        key = tuple(sorted(connection.client_options.items()))
+        client = self._clients.get(key)
+        if client is None:
+            limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+            transport = AiohttpTransport(limits=limits, **connection.client_options)
+            client = self._clients[key] = httpx.AsyncClient(transport=transport)
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients = {}
+
+    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> CallResult:
+        """The decision models' port: outputs, or a fault kind with its detail."""
+        attempt, _ = await self.run(name, inputs, seconds)
+        return CallResult(attempt.ok, attempt.outputs, attempt.kind, attempt.detail)
+
+    async def run(self, name: str, inputs: Mapping[str, Any], seconds: float | None = None,
+                  use_cache: bool = True) -> tuple[Attempt, BuiltRequest | None]:
+        connection = self.connections[name]
+        state = self.state[name]
+        started = time.perf_counter()
+        limit = connection.timeouts.total if seconds is None else min(connection.timeouts.total, seconds)
+        try:
+            built = build(connection, inputs)
+        except TemplateInputError as exc:
+            return self._count(connection, state, _bad("bad_input", str(exc)), started, failure=False), None
+        if limit <= 0:
+            return self._count(connection, state, _bad("timeout", "no time left before the deadline"), started,
+                               failure=False), built
+        if not state.breaker.allow():
+            return self._count(connection, state, _bad("circuit_open", "the circuit breaker is open"), started,
+                               failure=False), built
+        client = self.client(connection)
+        coalesced_before, hits_before = state.coalescer.coalesced, state.coalescer.hits
+
+        async def shared() -> Attempt:
+            # The shared call is bounded by the connection's own total timeout, not by one caller's.
+            return await send_with_retries(client, connection, built, connection.timeouts.total)
+
+        try:
+            async with asyncio.timeout(limit):
+                if use_cache:
+                    attempt = await state.coalescer.run(built.key, shared, cacheable=lambda a: a.ok)
+                else:
+                    attempt = await send_with_retries(client, connection, built, limit)
+        except TimeoutError:
+            attempt = _bad("timeout", f"no answer within the caller's {limit * 1000:.0f} ms")
+        if state.coalescer.hits > hits_before:
+            self.metrics.cache_hits.labels(name).inc()
+        elif state.coalescer.coalesced > coalesced_before:
+            self.metrics.coalesced.labels(name).inc()
+        return self._count(connection, state, attempt, started, failure=not attempt.ok), built
+
+    def _count(self, connection: Connection, state: _State, attempt: Attempt, started: float,
+               failure: bool) -> Attempt:
+        name = connection.id
+        if attempt.ok:
+            state.breaker.success()
+        elif failure and attempt.kind in ("timeout", "refused", "http_5xx", "http_429", "not_json", "oversize"):
+            state.breaker.failure()
+        self.metrics.outcomes.labels(name, attempt.kind).inc()
+        self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        self.metrics.breaker.labels(name).set(BREAKER_STATES[state.breaker.state])
+        return attempt
+
+    def token_fetches(self, name: str) -> int:
+        token = self.connections[name].token
+        return token.fetches if token is not None else 0
+
+    async def test(self, name: str, inputs: Mapping[str, Any], seconds: float | None = None) -> dict[str, Any]:
+        """Run the connection once, uncached, and show everything: the request as sent (secrets
+        redacted), the response, the timing, the outcome and the mapped outputs."""
+        connection = self.connections[name]
+        attempt, built = await self.run(name, inputs, seconds, use_cache=False)
+        secrets = connection.secrets
+        request: dict[str, Any] | None = None
+        if built is not None:
+            headers = dict(built.headers)
+            headers.update({k: REDACTED for k in connection.auth_headers})
+            if connection.token is not None:
+                headers["authorization"] = f"Bearer {REDACTED}"
+            body = built.content.decode("utf-8", "replace") if built.content else None
+            request = {
+                "method": built.method,
+                "url": redact(str(built.url), secrets),
+                "headers": {k: redact(v, secrets) for k, v in headers.items()},
+                "body": redact(body, secrets) if body is not None else None,
+            }
+        return {
+            "connection": name,
+            "ok": attempt.ok,
+            "kind": attempt.kind,
+            "detail": redact(attempt.detail, secrets),
+            "request": request,
+            "response": None if attempt.status is None else {
+                "status": attempt.status,
+                "headers": attempt.response_headers,
+                "body": redact(attempt.raw_body.decode("utf-8", "replace"), secrets),
+                "bodyTruncated": len(attempt.raw_body) >= 4096,
+            },
+            "ms": round(attempt.ms, 3),
+            "attempts": attempt.attempts,
+            "retriedAfter401": attempt.retry_after_401,
+            "outputs": attempt.outputs,
+            "defaultedOutputs": attempt.defaulted,
+        }
+
+
+def _bad(kind: str, detail: str) -> Attempt:
+    return Attempt(False, kind, detail)

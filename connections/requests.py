@@ -1,0 +1,115 @@
+"""A compiled connection definition, and the request it renders for given inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from .auth import TokenManager
+from .mapping import OutputMapping
+from .templating import (
+    Inputs,
+    JsonTemplate,
+    TemplateInputError,
+    TextTemplate,
+    encode_header_value,
+    encode_path_value,
+)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+DEFAULT_HEADERS = {"accept": "application/json", "accept-encoding": "gzip"}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 1.0
+    read: float = 1.0
+    total: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    attempts: int = 0  # extra attempts after the first
+    backoff: float = 0.05
+    max_backoff: float = 0.5
+    safe: bool = False  # declared safe to retry although the method is not idempotent
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    id: str
+    kind: str  # data | destination
+    method: str
+    base_url: httpx.URL
+    path: TextTemplate
+    query: tuple[tuple[str, TextTemplate], ...] = ()
+    headers: tuple[tuple[str, TextTemplate], ...] = ()
+    body: JsonTemplate | None = None
+    form: tuple[tuple[str, TextTemplate], ...] | None = None
+    auth_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    token: TokenManager | None = field(default=None, repr=False)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retries: Retries = field(default_factory=Retries)
+    cache_ttl: float = 0.0
+    max_bytes: int = 1_048_576
+    breaker_failures: int = 5
+    breaker_reset: float = 10.0
+    outputs: tuple[OutputMapping, ...] = ()
+    client_options: Mapping[str, Any] = field(default_factory=dict)  # verify / cert (mutual TLS, CA bundle)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # values to redact wherever a request is shown
+
+    @property
+    def inputs(self) -> list[str]:
+        names = list(self.path.names)
+        for _, template in (*self.query, *self.headers, *(self.form or ())):
+            names.extend(template.names)
+        if self.body is not None:
+            names.extend(self.body.names)
+        return list(dict.fromkeys(names))
+
+    @property
+    def retryable(self) -> bool:
+        return self.method in IDEMPOTENT or self.retries.safe
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltRequest:
+    """A rendered request, auth excluded (added per attempt), and its cache key."""
+
+    method: str
+    url: httpx.URL
+    headers: tuple[tuple[str, str], ...]
+    content: bytes | None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.method, str(self.url), self.headers, self.content)
+
+
+def build(connection: Connection, inputs: Inputs) -> BuiltRequest:
+    """Render the request; raises TemplateInputError for a missing input or an unsafe header value."""
+    path = connection.path.render(inputs, encode_path_value)
+    base = connection.base_url
+    url = base.copy_with(raw_path=(base.raw_path.rstrip(b"/") + path.encode("ascii"))
+                         if path else base.raw_path)
+    if connection.query:
+        params = tuple((name, template.render(inputs)) for name, template in connection.query)
+        url = url.copy_merge_params(params)
+    if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):  # defense in depth
+        raise TemplateInputError("the rendered URL left the connection's declared host")
+    headers = dict(DEFAULT_HEADERS)
+    content: bytes | None = None
+    if connection.form is not None:
+        form = {name: template.render(inputs) for name, template in connection.form}
+        content = str(httpx.QueryParams(form)).encode()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    elif connection.body is not None:
+        content = orjson.dumps(connection.body.render(inputs))
+        headers["content-type"] = "application/json"
+    for name, template in connection.headers:
+        headers[name] = template.render(inputs, encode_header_value)
+    return BuiltRequest(connection.method, url, tuple(sorted(headers.items())), content)
