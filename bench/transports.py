@@ -81,8 +81,10 @@ def main() -> None:
     try:
         time.sleep(1.5)
         url = f"http://127.0.0.1:{port}/recs"
-        print(f"python {sys.version.split()[0]}; httpx {version('httpx')}, httpx-aiohttp {version('httpx-aiohttp')}, "
-              f"aiohttp {version('aiohttp')}; cmd: {' '.join(sys.argv)}")
+        print(
+            f"python {sys.version.split()[0]}; httpx {version('httpx')}, httpx-aiohttp {version('httpx-aiohttp')}, "
+            f"aiohttp {version('aiohttp')}; cmd: {' '.join(sys.argv)}"
+        )
         for concurrency in (1, 4, 32):
             results = asyncio.run(run(url, concurrency, args.seconds))
             base = results["aiohttp (baseline)"][0]

@@ -92,8 +92,12 @@ class TokenManager:
             self.on_fetch()
         try:
             async with AsyncOAuth2Client(
-                client_id=self.client_id, client_secret=self.client_secret, scope=self.scope,
-                token_endpoint_auth_method=method, timeout=self.timeout, **self.client_options,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                scope=self.scope,
+                token_endpoint_auth_method=method,
+                timeout=self.timeout,
+                **self.client_options,
             ) as client:
                 token = await client.fetch_token(
                     self.token_url, grant_type="client_credentials", headers=dict(self.headers) or None, **extra
@@ -110,7 +114,9 @@ class TokenManager:
         if not isinstance(access, str) or not access:
             raise TokenError("invalid_response", "no access_token in the token response")
         expires_in = token.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else self.default_lifetime
+        lifetime = (
+            float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else self.default_lifetime
+        )
         # A leeway never larger than a quarter of the lifetime: authlib's fixed 60 s leeway refetches on
         # every call when a provider issues tokens of 60 s or less.
         leeway = min(self.leeway, lifetime / 4)

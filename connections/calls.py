@@ -74,8 +74,9 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
                     token = await connection.token.get()
                     headers["authorization"] = f"Bearer {token}"
                 timeout = httpx.Timeout(connection.timeouts.read, connect=connection.timeouts.connect)
-                request = client.build_request(built.method, built.url, headers=headers, content=built.content,
-                                               timeout=timeout)
+                request = client.build_request(
+                    built.method, built.url, headers=headers, content=built.content, timeout=timeout
+                )
                 response = await client.send(request, stream=True)
                 try:
                     body = await _read_bounded(response, connection.max_bytes)
@@ -97,10 +98,15 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
         return classify(connection, status, dict(response.headers), body, started, retried)
 
 
-def classify(connection: Connection, status: int, headers: dict[str, str], body: bytes | None, started: float,
-             retried: bool) -> Attempt:
-    common: dict[str, Any] = {"status": status, "response_headers": headers, "ms": _ms(started),
-                              "retry_after_401": retried}
+def classify(
+    connection: Connection, status: int, headers: dict[str, str], body: bytes | None, started: float, retried: bool
+) -> Attempt:
+    common: dict[str, Any] = {
+        "status": status,
+        "response_headers": headers,
+        "ms": _ms(started),
+        "retry_after_401": retried,
+    }
     if body is None:
         return _fault("oversize", f"the response is larger than {connection.max_bytes} bytes", **common)
     common["raw_body"] = body[:RAW_BODY_LIMIT]

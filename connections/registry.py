@@ -55,7 +55,8 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
 class Connections:
     def __init__(self, connections: Mapping[str, Connection], registry: CollectorRegistry | None = None) -> None:
         self.connections = dict(connections)
-        self.metrics = ConnectionMetrics(registry or CollectorRegistry())
+        self.registry = registry or CollectorRegistry()
+        self.metrics = ConnectionMetrics(self.registry)
         self.state = {
             name: _State(Breaker(c.breaker_failures, c.breaker_reset), Coalescer(c.cache_ttl))
             for name, c in self.connections.items()
@@ -92,8 +93,9 @@ class Connections:
         attempt, _ = await self.run(name, inputs, seconds)
         return CallResult(attempt.ok, attempt.outputs, attempt.kind, attempt.detail)
 
-    async def run(self, name: str, inputs: Mapping[str, Any], seconds: float | None = None,
-                  use_cache: bool = True) -> tuple[Attempt, BuiltRequest | None]:
+    async def run(
+        self, name: str, inputs: Mapping[str, Any], seconds: float | None = None, use_cache: bool = True
+    ) -> tuple[Attempt, BuiltRequest | None]:
         connection = self.connections[name]
         state = self.state[name]
         started = time.perf_counter()
@@ -103,11 +105,13 @@ class Connections:
         except TemplateInputError as exc:
             return self._count(connection, state, _bad("bad_input", str(exc)), started, failure=False), None
         if limit <= 0:
-            return self._count(connection, state, _bad("timeout", "no time left before the deadline"), started,
-                               failure=False), built
+            return self._count(
+                connection, state, _bad("timeout", "no time left before the deadline"), started, failure=False
+            ), built
         if not state.breaker.allow():
-            return self._count(connection, state, _bad("circuit_open", "the circuit breaker is open"), started,
-                               failure=False), built
+            return self._count(
+                connection, state, _bad("circuit_open", "the circuit breaker is open"), started, failure=False
+            ), built
         client = self.client(connection)
         coalesced_before, hits_before = state.coalescer.coalesced, state.coalescer.hits
 
@@ -129,8 +133,7 @@ class Connections:
             self.metrics.coalesced.labels(name).inc()
         return self._count(connection, state, attempt, started, failure=not attempt.ok), built
 
-    def _count(self, connection: Connection, state: _State, attempt: Attempt, started: float,
-               failure: bool) -> Attempt:
+    def _count(self, connection: Connection, state: _State, attempt: Attempt, started: float, failure: bool) -> Attempt:
         name = connection.id
         if attempt.ok:
             state.breaker.success()
@@ -170,7 +173,9 @@ class Connections:
             "kind": attempt.kind,
             "detail": redact(attempt.detail, secrets),
             "request": request,
-            "response": None if attempt.status is None else {
+            "response": None
+            if attempt.status is None
+            else {
                 "status": attempt.status,
                 "headers": attempt.response_headers,
                 "body": redact(attempt.raw_body.decode("utf-8", "replace"), secrets),

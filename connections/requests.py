@@ -94,8 +94,7 @@ def build(connection: Connection, inputs: Inputs) -> BuiltRequest:
     """Render the request; raises TemplateInputError for a missing input or an unsafe header value."""
     path = connection.path.render(inputs, encode_path_value)
     base = connection.base_url
-    url = base.copy_with(raw_path=(base.raw_path.rstrip(b"/") + path.encode("ascii"))
-                         if path else base.raw_path)
+    url = base.copy_with(raw_path=(base.raw_path.rstrip(b"/") + path.encode("ascii")) if path else base.raw_path)
     if connection.query:
         params = tuple((name, template.render(inputs)) for name, template in connection.query)
         url = url.copy_merge_params(params)

@@ -21,11 +21,27 @@ class ConnectionOutcome:
     detail: str = ""
 
 
+class Outcome(Protocol):
+    """What a port answers: ConnectionOutcome, or any object of the same shape."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def outputs(self) -> Mapping[str, Any]: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
 class ConnectionPort(Protocol):
     def knows(self, name: str) -> bool:
         """Whether a connection of this name (usable by decision models) exists."""
         ...
 
-    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> ConnectionOutcome:
+    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> Outcome:
         """Run connection `name` with `inputs`, within `seconds`; never raises for faults."""
         ...

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from .access_log import AccessLog
 from .browser import BrowserApi
 from .config import load_runtime
+from .connections_api import ConnectionsApi
 from .errors import ApiError, sitecore_error
 from .metrics import Metrics
 from .models_api import ModelsApi
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
     interactive = InteractiveApi(ref, metrics)
     browser = BrowserApi(ref)
     models = ModelsApi(ref)
+    connections_api = ConnectionsApi(ref)
 
     async def healthz(scope: Scope, receive: Receive) -> Response:
         return _json({"status": "ok"})
@@ -78,7 +80,8 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         return _json({"status": "ready", "config": current.source, "projects": sorted(current.projects)})
 
     async def metrics_endpoint(scope: Scope, receive: Receive) -> Response:
-        body, content_type = metrics.exposition()
+        connections = ref().connections
+        body, content_type = metrics.exposition(*([connections.registry] if connections is not None else []))
         return Response(body, 200, media_type=content_type)
 
     routes = [  # the SDKs' hot paths first: routing tries them in order
@@ -92,6 +95,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         _route("/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
         _route("/v2/testDecisionModel", models.test_decision_model, "POST"),
+        _route("/v2/connections/testConnection", connections_api.test_connection, "POST"),
         _route("/healthz", healthz, "GET"),
         _route("/readyz", readyz, "GET"),
         _route("/metrics", metrics_endpoint, "GET"),

@@ -200,6 +200,29 @@ def cmd_import_dmn(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test_connection(args: argparse.Namespace) -> int:
+    try:
+        runtime = load_runtime(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    connections = runtime.connections
+    if connections is None or args.name not in connections.connections:
+        print(f"no connection {args.name!r}", file=sys.stderr)
+        return 2
+
+    async def run() -> dict[str, Any]:
+        assert connections is not None
+        try:
+            return await connections.test(args.name, parse_params(args.input))
+        finally:
+            await connections.aclose()
+
+    result = asyncio.run(run())
+    print(json.dumps(result, indent=2, default=str))
+    return 0 if result["ok"] else 1
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = ConfigFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -265,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     import_dmn.add_argument("--id", help="the model id (default: from the file name)")
     import_dmn.add_argument("-o", "--output", help="write here instead of stdout")
     import_dmn.set_defaults(func=cmd_import_dmn)
+
+    test_connection = sub.add_parser("test-connection", help="run a connection once; print the whole exchange")
+    test_connection.add_argument("name")
+    test_connection.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
+    test_connection.add_argument("--config")
+    test_connection.set_defaults(func=cmd_test_connection)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=cmd_schema)

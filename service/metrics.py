@@ -76,10 +76,11 @@ class Metrics:
             counter = self._model_children[key] = self.model_runs.labels(*key)
         counter.inc()
 
-    def exposition(self) -> tuple[bytes, str]:
-        """Prometheus text; with several workers, merged from PROMETHEUS_MULTIPROC_DIR."""
+    def exposition(self, *others: CollectorRegistry) -> tuple[bytes, str]:
+        """Prometheus text of these metrics and `others` (the connections'); with several workers, merged
+        from PROMETHEUS_MULTIPROC_DIR."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
             return generate_latest(merged), CONTENT_TYPE_LATEST
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return b"".join(generate_latest(r) for r in (self.registry, *others)), CONTENT_TYPE_LATEST

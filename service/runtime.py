@@ -9,7 +9,8 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from decision_models import Catalog, ConnectionPort, GraphModel
+from connections import Connection, Connections
+from decision_models import Catalog, GraphModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Project:
     contentstack_project_uid: str
     catalog: Catalog
     models: Mapping[str, GraphModel] = field(default_factory=dict)
+    connections: Mapping[str, Connection] = field(default_factory=dict, repr=False)
     allowed_origins: frozenset[str] = frozenset()
     # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
     segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -38,7 +40,7 @@ class Runtime:
     max_body_bytes: int
     source: str  # the config path, or "(embedded demo)"
     management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
-    connections: ConnectionPort | None = None  # outbound calls of connection nodes (the Connections issue)
+    connections: Connections | None = None  # every outbound call of this config's connections
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

@@ -91,6 +91,7 @@ def test_schema_describes_the_config(capsys: pytest.CaptureFixture[str]) -> None
         "management",
         "projects",
         "audiences",
+        "connections",
         "decisionModels",
         "experiences",
     }

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connections import Connection, Connections
 from decision_models import (
     CONDITION_ROOTS,
     TEMPLATE_ROOTS,
@@ -26,6 +27,7 @@ from decision_models import (
 
 from ..runtime import Project, Runtime
 from . import schema
+from .connections_build import build_connection
 from .errors import ConfigError, ConfigIssue
 from .loading import LoadedConfig, Origin
 from .models_build import build_model
@@ -35,6 +37,7 @@ from .models_build import build_model
 class _ProjectParts:
     audiences: dict[str, Audience] = field(default_factory=dict)
     models: dict[str, GraphModel] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
     experiences: dict[str, Experience] = field(default_factory=dict)
     param_paths: set[tuple[str, ...]] = field(default_factory=set)
     reads_headers: bool = False
@@ -51,7 +54,7 @@ class _Builder:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
         self.issues: list[ConfigIssue] = []
-        self.connections: frozenset[str] = frozenset()  # the Connections issue adds `connections:` config
+        self.connection_ids: set[str] = set()
 
     def issue(self, origin: Origin, sub: str, message: str) -> None:
         self.issues.append(ConfigIssue(origin.file, f"{origin.path}{sub}", message))
@@ -101,11 +104,21 @@ class _Builder:
         parts.note_reads(condition.reads)
         parts.audiences[item.id] = Audience(id=item.id, name=item.name or item.id, condition=condition)
 
+    def connection(self, item: schema.Connection, origin: Origin, parts: _ProjectParts) -> None:
+        if item.id in self.connection_ids:
+            self.issue(origin, ".id", f"connection '{item.id}' is defined twice (connection ids are global)")
+            return
+        self.connection_ids.add(item.id)
+        compiled = build_connection(item, lambda sub, message: self.issue(origin, sub, message))
+        if compiled is not None:
+            parts.connections[item.id] = compiled
+
     def model(self, item: schema.DecisionModel, origin: Origin, parts: _ProjectParts) -> None:
         if item.id in parts.models:
             self.issue(origin, ".id", f"decision model '{item.id}' is defined twice in this project")
             return
-        model = build_model(item, lambda sub, message: self.issue(origin, sub, message), self.connections)
+        data = {cid for cid, c in parts.connections.items() if c.kind == "data"}
+        model = build_model(item, lambda sub, message: self.issue(origin, sub, message), data)
         if model is not None:
             parts.models[item.id] = model
 
@@ -201,6 +214,7 @@ class _Builder:
         parts = {pid: _ProjectParts() for pid in projects}
         for section, method in (
             ("audiences", self.audience),
+            ("connections", self.connection),
             ("decision_models", self.model),
             ("experiences", self.experience),
         ):
@@ -221,9 +235,11 @@ class _Builder:
                 segment_write_keys=tuple(k.get_secret_value() for k in p.segment_write_keys),
                 catalog=Catalog.build(parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers),
                 models=dict(parts[pid].models),
+                connections=dict(parts[pid].connections),
             )
             for pid, p in raw.items()
         }
+        compiled = {cid: c for project in built.values() for cid, c in project.connections.items()}
         settings = self.loaded.settings
         return Runtime(
             projects=built,
@@ -235,6 +251,7 @@ class _Builder:
             management_tokens=tuple(
                 t.get_secret_value().encode() for t in self.loaded.management.tokens if t.get_secret_value()
             ),
+            connections=Connections(compiled),
         )
 
 

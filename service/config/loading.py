@@ -17,7 +17,7 @@ from .schema import ConfigFile, Management, Settings
 
 # ${env:NAME} or ${env:NAME:-default}; anything else with ${...} is a template placeholder, left alone.
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-LIST_SECTIONS = ("projects", "audiences", "decision_models", "experiences")
+LIST_SECTIONS = ("projects", "audiences", "connections", "decision_models", "experiences")
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,92 @@ class DecisionModel(_Model):
         return self
 
 
+class Tls(_Model):
+    cert: str | None = Field(None, description="Client certificate file (mutual TLS).")
+    key: str | None = Field(None, description="Its private key file.")
+    ca_bundle: str | None = Field(None, description="CA bundle to verify the server with.")
+
+
+class NoAuth(_Model):
+    type: Literal["none"]
+
+
+class BasicAuth(_Model):
+    type: Literal["basic"]
+    username: str
+    password: SecretStr
+
+
+class HeaderAuth(_Model):
+    type: Literal["header"]
+    headers: dict[str, SecretStr] = Field(description="API keys or any custom headers, by env reference.")
+
+
+class OAuth2ClientCredentials(_Model):
+    type: Literal["oauth2_client_credentials"]
+    token_url: str = Field(pattern=r"^https?://")
+    client_id: str
+    client_secret: SecretStr
+    scope: str | None = None
+    audience: str | None = None
+    credentials_in: Literal["header", "body"] = Field("header", description="Where the client credentials go.")
+    form_items: dict[str, str] = Field(default_factory=dict, description="Extra form fields of the token request.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers of the token request.")
+    default_lifetime_s: float = Field(300, gt=0, description="Token lifetime when expires_in is absent.")
+    leeway_s: float = Field(30, ge=0, description="Refresh this long before expiry (at most a quarter of it).")
+    timeout_ms: int = Field(5000, ge=1)
+    tls: Tls | None = None
+
+
+Auth = Annotated[NoAuth | BasicAuth | HeaderAuth | OAuth2ClientCredentials, Field(discriminator="type")]
+
+
+class Timeouts(_Model):
+    connect_ms: int = Field(1000, ge=1)
+    read_ms: int = Field(1000, ge=1)
+    total_ms: int = Field(2000, ge=1)
+
+
+class Retries(_Model):
+    attempts: int = Field(0, ge=0, le=5, description="Extra attempts for idempotent or declared-safe calls.")
+    backoff_ms: int = Field(50, ge=0)
+    max_backoff_ms: int = Field(500, ge=0)
+    safe: bool = Field(False, description="Retry although the method is not idempotent.")
+
+
+class BreakerSpec(_Model):
+    failures: int = Field(5, ge=0, description="Consecutive failures that open it (0: never).")
+    reset_s: float = Field(10, gt=0, description="Open this long before one probe is let through.")
+
+
+class OutputField(_Model):
+    path: str = Field(description="JSONPath into the response body, e.g. $.items[0].sku")
+    type: ValueType = "any"
+    default: Any = None
+
+
+class Connection(_Model):
+    id: str = Field(pattern=NODE_ID, description="Letters, digits, underscores (referenced by models).")
+    project: str | None = None
+    name: str = ""
+    kind: Literal["data", "destination"] = "data"
+    base_url: str = Field(pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    path: str = Field("", description="Appended to baseUrl; ${input} placeholders are path-encoded.")
+    query: dict[str, str] = Field(default_factory=dict, description="Parameter name -> value template.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Added to / overriding the defaults.")
+    body: Any = Field(None, description="JSON template (or a mapping of form fields when bodyFormat is form).")
+    body_format: Literal["json", "form"] = "json"
+    auth: Auth = Field(default_factory=lambda: NoAuth(type="none"))
+    tls: Tls | None = None
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    retries: Retries = Field(default_factory=Retries)
+    cache_ttl_s: float = Field(0, ge=0, description="Cache successful responses this long (0: off).")
+    max_response_bytes: int = Field(1_048_576, ge=1)
+    breaker: BreakerSpec = Field(default_factory=BreakerSpec)
+    outputs: dict[str, OutputField] = Field(default_factory=dict)
+
+
 class Targeting(_Model):
     channels: list[str] = Field(default_factory=list, description="Empty: every channel.")
     points_of_sale: list[str] = Field(default_factory=list, description="Empty: every point of sale.")
@@ -219,5 +305,6 @@ class ConfigFile(_Model):
     management: Management = Field(default_factory=Management)
     projects: list[Project] = Field(default_factory=list)
     audiences: list[Audience] = Field(default_factory=list)
+    connections: list[Connection] = Field(default_factory=list)
     decision_models: list[DecisionModel] = Field(default_factory=list)
     experiences: list[Experience] = Field(default_factory=list)

@@ -1,0 +1,128 @@
+"""Compile `connections` config into connections.Connection objects (templates, JSONPath, auth, TLS)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from connections import (
+    Connection,
+    JsonTemplate,
+    MappingError,
+    OutputMapping,
+    Retries,
+    TextTemplate,
+    Timeouts,
+    TokenManager,
+    basic_header,
+)
+
+from . import schema
+
+Issue = Callable[[str, str], None]
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _tls(spec: schema.Tls | None) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    options: dict[str, Any] = {}
+    if spec.cert:
+        options["cert"] = (spec.cert, spec.key) if spec.key else spec.cert
+    if spec.ca_bundle:
+        options["verify"] = spec.ca_bundle
+    return options
+
+
+def build_connection(item: schema.Connection, issue: Issue) -> Connection | None:
+    """A compiled connection, or None after reporting every problem through `issue`."""
+    failed = False
+
+    def report(sub: str, message: str) -> None:
+        nonlocal failed
+        failed = True
+        issue(sub, message)
+
+    path = TextTemplate.compile(item.path)
+    literal = "".join(p for p in path.parts if isinstance(p, str))
+    if item.path and not item.path.startswith("/"):
+        report(".path", "starts with /")
+    if not _SAFE_PATH.match(literal):
+        report(".path", "its fixed parts hold characters that need encoding; encode them in the config")
+    for name in item.headers:
+        if not _HEADER_NAME.match(name):
+            report(f".headers.{name}", "is not a valid header name")
+    form = None
+    body = None
+    if item.body is not None:
+        if item.body_format == "form":
+            if not isinstance(item.body, dict) or not all(isinstance(v, str) for v in item.body.values()):
+                report(".body", "a form body is a mapping of field name -> text template")
+            else:
+                form = tuple((k, TextTemplate.compile(v)) for k, v in item.body.items())
+        else:
+            body = JsonTemplate.compile(item.body)
+    outputs = []
+    for name, field in item.outputs.items():
+        try:
+            outputs.append(OutputMapping.compile(name, field.path, field.type, field.default))
+        except MappingError as exc:
+            report(f".outputs.{name}.path", str(exc))
+    secrets: list[str] = []
+    auth_headers: dict[str, str] = {}
+    token = None
+    auth = item.auth
+    if isinstance(auth, schema.BasicAuth):
+        auth_headers = basic_header(auth.username, auth.password.get_secret_value())
+        secrets.append(auth.password.get_secret_value())
+        secrets.append(auth_headers["Authorization"].split(" ", 1)[1])
+    elif isinstance(auth, schema.HeaderAuth):
+        auth_headers = {k.lower(): v.get_secret_value() for k, v in auth.headers.items()}
+        secrets.extend(auth_headers.values())
+    elif isinstance(auth, schema.OAuth2ClientCredentials):
+        secret = auth.client_secret.get_secret_value()
+        secrets.append(secret)
+        token = TokenManager(
+            token_url=auth.token_url,
+            client_id=auth.client_id,
+            client_secret=secret,
+            scope=auth.scope,
+            audience=auth.audience,
+            credentials_in=auth.credentials_in,
+            form_items=dict(auth.form_items),
+            headers=dict(auth.headers),
+            default_lifetime=auth.default_lifetime_s,
+            leeway=auth.leeway_s,
+            timeout=auth.timeout_ms / 1000,
+            client_options=_tls(auth.tls),
+        )
+    if failed:
+        return None
+    return Connection(
+        id=item.id,
+        kind=item.kind,
+        method=item.method,
+        base_url=httpx.URL(item.base_url),
+        path=path,
+        query=tuple((k, TextTemplate.compile(v)) for k, v in item.query.items()),
+        headers=tuple((k.lower(), TextTemplate.compile(v)) for k, v in item.headers.items()),
+        body=body,
+        form=form,
+        auth_headers=auth_headers,
+        token=token,
+        timeouts=Timeouts(item.timeouts.connect_ms / 1000, item.timeouts.read_ms / 1000, item.timeouts.total_ms / 1000),
+        retries=Retries(
+            item.retries.attempts, item.retries.backoff_ms / 1000, item.retries.max_backoff_ms / 1000, item.retries.safe
+        ),
+        cache_ttl=item.cache_ttl_s,
+        max_bytes=item.max_response_bytes,
+        breaker_failures=item.breaker.failures,
+        breaker_reset=item.breaker.reset_s,
+        outputs=tuple(outputs),
+        client_options=_tls(item.tls),
+        secrets=tuple(s for s in secrets if s),
+    )
