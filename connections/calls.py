@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 
@@ -84,7 +85,11 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
                     await response.aclose()
         except TokenError as exc:
             return _fault("token_error", f"token endpoint: {exc}", ms=_ms(started))
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            # httpx-aiohttp 0.2 maps a refused connection to ConnectTimeout (its exception table prefers
+            # the ClientConnectionError entry); the aiohttp cause tells them apart.
+            if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+                return _fault("refused", f"cannot connect: {exc.__cause__}"[:300], ms=_ms(started))
             return _fault("timeout", f"no complete answer within {seconds * 1000:.0f} ms", ms=_ms(started))
         except httpx.ConnectError as exc:
             return _fault("refused", f"cannot connect: {exc}"[:300], ms=_ms(started))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import orjson
@@ -93,6 +94,10 @@ class BuiltRequest:
 def build(connection: Connection, inputs: Inputs) -> BuiltRequest:
     """Render the request; raises TemplateInputError for a missing input or an unsafe header value."""
     path = connection.path.render(inputs, encode_path_value)
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+        # Dots are unreserved: clients and servers decode %2E and remove dot segments, so no encoding
+        # can carry them; refuse instead of letting a value climb the path.
+        raise TemplateInputError("a path value may not be '.' or '..'")
     base = connection.base_url
     url = base.copy_with(raw_path=(base.raw_path.rstrip(b"/") + path.encode("ascii")) if path else base.raw_path)
     if connection.query:

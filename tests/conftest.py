@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.config import load_runtime
 from service.metrics import Metrics
+from tests.servers.upstream import RunningUpstream, UpstreamState, build_app, free_port, serve
 
 MANAGEMENT_TOKEN = "demo-management-token"
 REFERENCE = Path(__file__).with_name("reference.yaml")  # matches the reference's request bodies
@@ -51,3 +52,18 @@ def write_config(tmp_path: Path) -> Callable[[str, str], Path]:
 
 def app_client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[RunningUpstream]:
+    """A real HTTP upstream + OAuth2 token server on 127.0.0.1 (tests/servers/upstream.py)."""
+    state = UpstreamState()
+    port = free_port()
+    for _ in serve(build_app(state), port):
+        yield RunningUpstream(f"http://127.0.0.1:{port}", state)
+
+
+@pytest.fixture
+def fresh_upstream(upstream: RunningUpstream) -> RunningUpstream:
+    upstream.state.reset()
+    return upstream
