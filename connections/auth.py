@@ -54,7 +54,29 @@ class TokenManager:
     fetches: int = 0
     on_fetch: Callable[[], None] | None = field(default=None, repr=False)  # metrics hook
     _refresh: asyncio.Task[str] | None = field(default=None, repr=False)
-    _refresh_soon: asyncio.Task[Any] | None = field(default=None, repr=False)
+    # One authlib client per event loop, reused: building one costs an SSL context (~tens of ms).
+    _client: AsyncOAuth2Client | None = field(default=None, repr=False)
+    _client_loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+
+    def client(self) -> AsyncOAuth2Client:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            method = "client_secret_post" if self.credentials_in == "body" else "client_secret_basic"
+            self._client = AsyncOAuth2Client(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                scope=self.scope,
+                token_endpoint_auth_method=method,
+                timeout=self.timeout,
+                **self.client_options,
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._client_loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
 
     async def get(self) -> str:
         """A valid access token, fetching one (once, for all concurrent callers) when needed."""
@@ -83,7 +105,6 @@ class TokenManager:
             task.exception()  # retrieved, so a failed background refresh is not logged as unhandled
 
     async def _fetch(self) -> str:
-        method = "client_secret_post" if self.credentials_in == "body" else "client_secret_basic"
         extra: dict[str, Any] = dict(self.form_items)
         if self.audience:
             extra["audience"] = self.audience
@@ -91,17 +112,9 @@ class TokenManager:
         if self.on_fetch is not None:
             self.on_fetch()
         try:
-            async with AsyncOAuth2Client(
-                client_id=self.client_id,
-                client_secret=self.client_secret,
-                scope=self.scope,
-                token_endpoint_auth_method=method,
-                timeout=self.timeout,
-                **self.client_options,
-            ) as client:
-                token = await client.fetch_token(
-                    self.token_url, grant_type="client_credentials", headers=dict(self.headers) or None, **extra
-                )
+            token = await self.client().fetch_token(
+                self.token_url, grant_type="client_credentials", headers=dict(self.headers) or None, **extra
+            )
         except OAuthError as exc:
             raise TokenError(str(exc.error or "token_error"), str(exc.description or "")) from None
         except httpx.TimeoutException:

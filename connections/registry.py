@@ -83,10 +83,20 @@ class Connections:
             client = self._clients[key] = httpx.AsyncClient(transport=transport)
         return client
 
+    def warm(self) -> None:
+        """Build the pooled clients (and their SSL contexts) now, in the serving loop, not on a first call."""
+        for connection in self.connections.values():
+            self.client(connection)
+            if connection.token is not None:
+                connection.token.client()
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients = {}
+        for connection in self.connections.values():
+            if connection.token is not None:
+                await connection.token.aclose()
 
     async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> CallResult:
         """The decision models' port: outputs, or a fault kind with its detail."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from .models_api import ModelsApi
 from .observability import Observability
 from .responses import JsonBytes
 from .runtime import Runtime
+from .sandbox import Sandbox
 from .sitecore import InteractiveApi
 
 Handler = Callable[[Scope, Receive], Awaitable[Response]]
@@ -100,6 +102,8 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         _route("/readyz", readyz, "GET"),
         _route("/metrics", metrics_endpoint, "GET"),
     ]
+    if runtime.sandbox_secret is not None:
+        routes.extend(Sandbox("demo-client", runtime.sandbox_secret).routes())
     route_names = {route.endpoint: route.path for route in routes}
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -111,7 +115,18 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         # A bug, never something the client sent; the detail stays in the server log.
         return sitecore_error(ApiError(500, "internal error; see the server log for this X-Decision-Id"))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        current = ref().connections
+        if current is not None:
+            current.warm()
+        yield
+        current = ref().connections
+        if current is not None:
+            await current.aclose()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[
             Middleware(Observability, metrics=metrics, access_log=access_log, routes=route_names, runtime=ref),

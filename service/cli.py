@@ -43,6 +43,8 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # The demo's connection calls the sandbox this very process serves.
+    os.environ.setdefault("PERSONALIZE_SANDBOX_URL", f"http://{args.host}:{args.port}/sandbox")
     try:
         load_runtime(args.config)  # fail fast, with every error, before binding the port
     except ConfigError as exc:

@@ -41,6 +41,7 @@ class Runtime:
     source: str  # the config path, or "(embedded demo)"
     management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
     connections: Connections | None = None  # every outbound call of this config's connections
+    sandbox_secret: str | None = field(default=None, repr=False)  # set: mount the demo's sandbox API
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

@@ -252,6 +252,7 @@ class _Builder:
                 t.get_secret_value().encode() for t in self.loaded.management.tokens if t.get_secret_value()
             ),
             connections=Connections(compiled),
+            sandbox_secret=settings.sandbox_client_secret.get_secret_value() if settings.sandbox else None,
         )
 
 

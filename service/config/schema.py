@@ -24,6 +24,8 @@ class _Model(BaseModel):
 class Settings(_Model):
     default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
+    sandbox: bool = Field(False, description="Mount the demo's offline sandbox API under /sandbox.")
+    sandbox_client_secret: SecretStr = Field(SecretStr("sandbox-secret"), description="The sandbox's client secret.")
 
 
 class Management(_Model):

@@ -1,0 +1,68 @@
+"""The demo's offline sandbox API: an OAuth2 client_credentials token endpoint and a recommendations
+endpoint that wants its tokens. Mounted only when `settings.sandbox` is true (the embedded demo), so the
+demo's `recommendations` experience shows a real connection call with no network beyond this process."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+import time
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+CATALOG = {
+    "gold": [{"sku": "LUX-01", "name": "Cashmere scarf"}, {"sku": "LUX-07", "name": "Leather weekender"}],
+    "silver": [{"sku": "MID-12", "name": "Merino sweater"}, {"sku": "MID-03", "name": "Canvas tote"}],
+    "none": [{"sku": "NEW-01", "name": "Starter socks"}, {"sku": "NEW-02", "name": "Cotton tee"}],
+}
+TOKEN_LIFETIME = 300
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+class Sandbox:
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.tokens: dict[str, float] = {}
+
+    def _credentials(self, request: Request, form: dict[str, str]) -> tuple[str, str]:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Basic "):
+            user, _, password = base64.b64decode(header[6:]).decode(errors="replace").partition(":")
+            return user, password
+        return form.get("client_id", ""), form.get("client_secret", "")
+
+    async def token(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode(errors="replace")))
+        if form.get("grant_type") != "client_credentials":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        user, password = self._credentials(request, form)
+        if not (hmac.compare_digest(user, self.client_id) and hmac.compare_digest(password, self.client_secret)):
+            return _json({"error": "invalid_client", "error_description": "unknown client or wrong secret"}, 401)
+        now = time.monotonic()
+        self.tokens = {t: exp for t, exp in self.tokens.items() if exp > now}
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = now + TOKEN_LIFETIME
+        return _json({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME})
+
+    async def recommendations(self, request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        expiry = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if expiry is None or expiry < time.monotonic():
+            return _json({"error": "invalid_token"}, 401)
+        tier = request.query_params.get("tier", "none")
+        return _json({"tier": tier, "items": CATALOG.get(tier, CATALOG["none"])})
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/sandbox/oauth/token", self.token, methods=["POST"]),
+            Route("/sandbox/recommendations", self.recommendations, methods=["GET"]),
+        ]
