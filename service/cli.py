@@ -225,6 +225,30 @@ def cmd_test_connection(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_postman_connection(args: argparse.Namespace) -> int:
+    from connections.postman import collection
+
+    try:
+        runtime = load_runtime(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    known = runtime.connections.connections if runtime.connections is not None else {}
+    if args.all:
+        chosen = list(known.values())
+    elif args.name in known:
+        chosen = [known[args.name]]
+    else:
+        print(f"no connection {args.name!r}; known: {', '.join(sorted(known)) or 'none'}", file=sys.stderr)
+        return 2
+    text = json.dumps(collection(chosen), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = ConfigFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -296,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     test_connection.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
     test_connection.add_argument("--config")
     test_connection.set_defaults(func=cmd_test_connection)
+
+    postman = sub.add_parser("postman", help="write Postman v2.1 collections")
+    postman_sub = postman.add_subparsers(dest="postman_command", required=True)
+    postman_connection = postman_sub.add_parser("connection", help="a collection item reproducing a connection")
+    postman_connection.add_argument("name", nargs="?")
+    postman_connection.add_argument("--all", action="store_true", help="every connection")
+    postman_connection.add_argument("--config")
+    postman_connection.add_argument("-o", "--output")
+    postman_connection.set_defaults(func=cmd_postman_connection)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=cmd_schema)
