@@ -74,10 +74,21 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(port: int, seconds: int, connections: int) -> Result:
+def run_wrk(
+    port: int,
+    seconds: int,
+    connections: int,
+    path: str = PATH,
+    body_bytes: bytes = BODY,
+    method: str = "POST",
+    lua: str | None = None,
+) -> Result:
+    """wrk against 127.0.0.1:port; `lua` replaces the default script (one fixed body)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        body = BODY.decode().replace("\\", "\\\\").replace('"', '\\"')
-        script.write(f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n')
+        body = body_bytes.decode().replace("\\", "\\\\").replace('"', '\\"')
+        script.write(
+            lua or f'wrk.method = "{method}"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n'
+        )
     try:
         out = subprocess.run(
             [
@@ -88,7 +99,7 @@ def run_wrk(port: int, seconds: int, connections: int) -> Result:
                 "--latency",
                 "-s",
                 script.name,
-                f"http://127.0.0.1:{port}{PATH}",
+                f"http://127.0.0.1:{port}{path}",
             ],
             capture_output=True,
             text=True,
@@ -101,6 +112,9 @@ def run_wrk(port: int, seconds: int, connections: int) -> Result:
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    for line in out.splitlines():
+        if line.startswith("first non-2xx answer"):
+            print("   ", line[:300])
     socket_errors = re.search(r"Socket errors: .*", out)
     if socket_errors:
         print("   ", socket_errors.group(0))

@@ -26,8 +26,10 @@ def _vars(text: str) -> str:
 
 def _body(connection: Connection) -> dict[str, Any] | None:
     if connection.form is not None:
-        return {"mode": "urlencoded",
-                "urlencoded": [{"key": k, "value": _vars(t.source), "type": "text"} for k, t in connection.form]}
+        return {
+            "mode": "urlencoded",
+            "urlencoded": [{"key": k, "value": _vars(t.source), "type": "text"} for k, t in connection.form],
+        }
     if connection.body is not None:
         # Postman variables are text: a whole-value placeholder replays as a JSON string, where the service
         # inserts the input with its own JSON type (a number input is sent as "3", not 3).
@@ -39,13 +41,19 @@ def _body(connection: Connection) -> dict[str, Any] | None:
 def _token_script(connection: Connection, secret_var: str) -> list[str]:
     token = connection.token
     assert token is not None
-    form = {"grant_type": "client_credentials", **({"scope": token.scope} if token.scope else {}),
-            **({"audience": token.audience} if token.audience else {}), **token.form_items}
+    form = {
+        "grant_type": "client_credentials",
+        **({"scope": token.scope} if token.scope else {}),
+        **({"audience": token.audience} if token.audience else {}),
+        **token.form_items,
+    }
     fields = [{"key": k, "value": v} for k, v in form.items()]
     headers = [f"'{k}': '{v}'" for k, v in token.headers.items()]
     if token.credentials_in == "body":
-        fields += [{"key": "client_id", "value": token.client_id},
-                   {"key": "client_secret", "value": "{{" + secret_var + "}}"}]
+        fields += [
+            {"key": "client_id", "value": token.client_id},
+            {"key": "client_secret", "value": "{{" + secret_var + "}}"},
+        ]
     else:
         headers.append(f"'Authorization': 'Basic ' + btoa('{token.client_id}:' + pm.variables.get('{secret_var}'))")
     var = f"{connection.id}_accessToken"
@@ -79,45 +87,80 @@ def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]
     request: dict[str, Any] = {
         "method": connection.method,
         "header": [{"key": k, "value": v} for k, v in headers.items()],
-        "url": {"raw": raw_url, "protocol": connection.base_url.scheme, "host": [connection.base_url.host],
-                "port": str(connection.base_url.port or ""),
-                "path": [p for p in (connection.base_url.path.strip("/") + path).split("/") if p],
-                "query": query},
+        "url": {
+            "raw": raw_url,
+            "protocol": connection.base_url.scheme,
+            "host": [connection.base_url.host],
+            "port": str(connection.base_url.port or ""),
+            "path": [p for p in (connection.base_url.path.strip("/") + path).split("/") if p],
+            "query": query,
+        },
     }
     body = _body(connection)
     if body is not None:
         request["body"] = body
-    events: list[dict[str, Any]] = [{"listen": "test", "script": {"type": "text/javascript", "exec": [
-        "pm.test('the connection answers 2xx', () => pm.expect(pm.response.code).to.be.within(200, 299));",
-    ]}}]
+    events: list[dict[str, Any]] = [
+        {
+            "listen": "test",
+            "script": {
+                "type": "text/javascript",
+                "exec": [
+                    "pm.test('the connection answers 2xx', () => pm.expect(pm.response.code).to.be.within(200, 299));",
+                ],
+            },
+        }
+    ]
     auth_kind = _auth(connection, request, variables, events)
-    item = {"name": connection.id, "description": f"Connection `{connection.id}` ({auth_kind})",
-            "request": request, "event": events}
+    item = {
+        "name": connection.id,
+        "description": f"Connection `{connection.id}` ({auth_kind})",
+        "request": request,
+        "event": events,
+    }
     return item, variables
 
 
-def _auth(connection: Connection, request: dict[str, Any], variables: dict[str, str],
-          events: list[dict[str, Any]]) -> str:
+def _auth(
+    connection: Connection, request: dict[str, Any], variables: dict[str, str], events: list[dict[str, Any]]
+) -> str:
     headers: Mapping[str, str] = connection.auth_headers
     if connection.token is not None:
         token = connection.token
         secret_var = f"{connection.id}_clientSecret"
         variables[secret_var] = ""
-        params = {"grant_type": "client_credentials", "accessTokenUrl": token.token_url, "clientId": token.client_id,
-                  "clientSecret": "{{" + secret_var + "}}", "scope": token.scope or "",
-                  "client_authentication": "body" if token.credentials_in == "body" else "header",
-                  "accessToken": "{{" + connection.id + "_accessToken}}", "addTokenTo": "header",
-                  "tokenName": connection.id}
-        request["auth"] = {"type": "oauth2", "oauth2": [{"key": k, "value": v, "type": "string"}
-                                                        for k, v in params.items()]}
-        events.insert(0, {"listen": "prerequest", "script": {"type": "text/javascript",
-                                                             "exec": _token_script(connection, secret_var)}})
+        params = {
+            "grant_type": "client_credentials",
+            "accessTokenUrl": token.token_url,
+            "clientId": token.client_id,
+            "clientSecret": "{{" + secret_var + "}}",
+            "scope": token.scope or "",
+            "client_authentication": "body" if token.credentials_in == "body" else "header",
+            "accessToken": "{{" + connection.id + "_accessToken}}",
+            "addTokenTo": "header",
+            "tokenName": connection.id,
+        }
+        request["auth"] = {
+            "type": "oauth2",
+            "oauth2": [{"key": k, "value": v, "type": "string"} for k, v in params.items()],
+        }
+        events.insert(
+            0,
+            {
+                "listen": "prerequest",
+                "script": {"type": "text/javascript", "exec": _token_script(connection, secret_var)},
+            },
+        )
         return "oauth2 client_credentials"
     if "Authorization" in headers and headers["Authorization"].startswith("Basic "):
         user_var, pass_var = f"{connection.id}_username", f"{connection.id}_password"
         variables[user_var], variables[pass_var] = "", ""
-        request["auth"] = {"type": "basic", "basic": [{"key": "username", "value": "{{" + user_var + "}}"},
-                                                       {"key": "password", "value": "{{" + pass_var + "}}"}]}
+        request["auth"] = {
+            "type": "basic",
+            "basic": [
+                {"key": "username", "value": "{{" + user_var + "}}"},
+                {"key": "password", "value": "{{" + pass_var + "}}"},
+            ],
+        }
         return "basic"
     for name in headers:
         var = f"{connection.id}_{name.replace('-', '_')}"

@@ -112,15 +112,21 @@ def cmd_call(args: argparse.Namespace) -> int:
         params=parse_params(args.param),
     )
     request = to_decision_request(body, project.catalog, friendly_id=args.friendly_id, preview=args.preview)
-    decision = asyncio.run(
-        decide(
-            project.catalog,
-            request,
-            default_deadline_ms=runtime.default_deadline_ms,
-            connections=runtime.connections,
-            explain=True,
-        )
-    )
+
+    async def run() -> Any:
+        try:
+            return await decide(
+                project.catalog,
+                request,
+                default_deadline_ms=runtime.default_deadline_ms,
+                connections=runtime.connections,
+                explain=True,
+            )
+        finally:
+            if runtime.connections is not None:
+                await runtime.connections.aclose()
+
+    decision = asyncio.run(run())
     print(json.dumps(json.loads(decision.body), indent=2))
     print(json.dumps({"project": project.id, **decision.trace()}, indent=2), file=sys.stderr)
     return 0
