@@ -3,6 +3,8 @@ fetches, breaker state."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -45,3 +47,16 @@ class ConnectionMetrics:
             ["connection"],
             registry=registry,
         )
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:  # `labels()` validates and locks: ~3 us a call; label sets are few
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def count(self, connection: str, kind: str, seconds: float, breaker_state: int) -> None:
+        self._child(self.outcomes, connection, kind).inc()
+        self._child(self.latency, connection).observe(seconds)
+        self._child(self.breaker, connection).set(breaker_state)

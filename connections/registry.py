@@ -149,9 +149,7 @@ class Connections:
             state.breaker.success()
         elif failure and attempt.kind in ("timeout", "refused", "http_5xx", "http_429", "not_json", "oversize"):
             state.breaker.failure()
-        self.metrics.outcomes.labels(name, attempt.kind).inc()
-        self.metrics.latency.labels(name).observe(time.perf_counter() - started)
-        self.metrics.breaker.labels(name).set(BREAKER_STATES[state.breaker.state])
+        self.metrics.count(name, attempt.kind, time.perf_counter() - started, BREAKER_STATES[state.breaker.state])
         return attempt
 
     def token_fetches(self, name: str) -> int:
@@ -173,7 +171,7 @@ class Connections:
             body = built.content.decode("utf-8", "replace") if built.content else None
             request = {
                 "method": built.method,
-                "url": redact(str(built.url), secrets),
+                "url": redact(built.url, secrets),
                 "headers": {k: redact(v, secrets) for k, v in headers.items()},
                 "body": redact(body, secrets) if body is not None else None,
             }

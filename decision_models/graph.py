@@ -124,46 +124,67 @@ class ModelGraph:
         connections: Any,
         clock: Callable[[], float],
     ) -> None:
+        """Dataflow: sync nodes run inline as soon as their inputs are ready; async nodes too when only
+        one is ready, and as concurrent tasks when several are (tasks cost ~10 us each, so a graph with
+        one connection node, e.g. a cache hit, runs without any)."""
         deadline = None if seconds is None else clock() + seconds
-        tasks: dict[str, asyncio.Task[Any]] = {}
+        done: set[str] = set()
+        running: dict[asyncio.Task[Any], tuple[Node, float]] = {}
 
-        async def one(node: Node) -> Any:
-            for dep in node.deps:
-                await tasks[dep]
+        def finish(node: Node, value: Any, started: float) -> None:
             result = results[node.id]
-            started = clock()
-            try:
-                try:
-                    if node.is_async:
-                        left = 3600.0 if deadline is None else deadline - clock() - RESERVE_SECONDS
-                        if left <= 0:
-                            raise NodeError("deadline", "no time left before the deadline")
-                        value = await node.compute_async(context, left, connections)
-                    else:
-                        value, result.detail = node.compute_explained(context)
-                except NodeError as error:
-                    value = self._settle(node, result, error)
-            finally:
-                result.ms = (clock() - started) * 1000
-            result.ran, result.value = True, value
+            result.ms, result.ran, result.value = (clock() - started) * 1000, True, value
             context[node.id] = value
-            return value
+            done.add(node.id)
 
-        for node in self.nodes:
-            tasks[node.id] = asyncio.ensure_future(one(node))
+        async def call(node: Node) -> Any:
+            left = 3600.0 if deadline is None else deadline - clock() - RESERVE_SECONDS
+            try:
+                if left <= 0:
+                    raise NodeError("deadline", "no time left before the deadline")
+                return await node.compute_async(context, left, connections)
+            except NodeError as error:
+                return self._settle(node, results[node.id], error)
+
         try:
             async with asyncio.timeout(seconds):
-                await asyncio.gather(*tasks.values())
+                while len(done) < len(self.nodes):
+                    busy = done | {node.id for node, _ in running.values()}
+                    ready = [n for n in self.nodes if n.id not in busy and all(d in done for d in n.deps)]
+                    progressed = False
+                    for node in ready:
+                        if not node.is_async:
+                            started = clock()
+                            try:
+                                value, results[node.id].detail = node.compute_explained(context)
+                            except NodeError as error:
+                                value = self._settle(node, results[node.id], error)
+                            finish(node, value, started)
+                            progressed = True
+                    if progressed:
+                        continue
+                    waiting = [n for n in ready if n.is_async]
+                    if len(waiting) == 1 and not running:
+                        started = clock()
+                        finish(waiting[0], await call(waiting[0]), started)
+                        continue
+                    for node in waiting:
+                        running[asyncio.ensure_future(call(node))] = (node, clock())
+                    finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in finished:
+                        node, started = running.pop(task)
+                        finish(node, task.result(), started)
         except NodeError as error:
             failed = next(r for r in results.values() if r.error is not None and not r.used_default)
             run.failure = f"node '{failed.id}' failed: {error}"
         except TimeoutError:
-            pending = [n for n, t in tasks.items() if not t.done()]
+            pending = [node.id for node, _ in running.values()]
             run.failure = f"deadline reached while {', '.join(pending)} ran" if pending else "deadline reached"
         finally:
-            for task in tasks.values():
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
         if run.failure is None:
             run.outputs = self._outputs(context)
 
