@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
-from service.config import load_runtime
+from service.config import ConfigError, load_runtime
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -63,3 +64,24 @@ async def test_decision_model_example_runs(tmp_path: Path) -> None:
     assert run.outputs["offer"]["code"] == "GOLD20"
     run = await model.run({"params": {"cartValue": 200}}, RunContext("v", 1.0))
     assert run.outputs["offer"]["code"] == "BIGCART15"
+
+
+def test_connection_example_loads(tmp_path: Path) -> None:
+    section = README[README.index("## Connections") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    for name in ("client.pem", "client.key", "corp-ca.pem"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    text = block.group(1).replace("/etc/personalize/", f"{tmp_path}/").replace("/etc/ssl/", f"{tmp_path}/")
+    path = tmp_path / "c.yaml"
+    path.write_text("projects: [{id: p}]\n" + text, encoding="utf-8")
+    runtime = load_runtime(path, env={"RECS_CLIENT_SECRET": "s"})
+    assert runtime.connections is not None
+    recs = runtime.connections.connections["recs"]
+    assert recs.token is not None
+    assert (recs.token.scope, recs.token.form_items, recs.cache_ttl) == ("recs:read", {"resource": "recs"}, 30)
+    assert recs.inputs == ["userId", "limit", "channel"]
+    missing = path.read_text(encoding="utf-8").replace(f"{tmp_path}/client.pem", "/nowhere/client.pem")
+    path.write_text(missing, encoding="utf-8")
+    with pytest.raises(ConfigError, match="connections\\[0\\]\\.tls\\.cert: no such file: /nowhere/client.pem"):
+        load_runtime(path, env={"RECS_CLIENT_SECRET": "s"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,12 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         failed = True
         issue(sub, message)
 
+    for where, tls in ((".tls", item.tls), (".auth.tls", getattr(item.auth, "tls", None))):
+        for field_name in ("cert", "key", "ca_bundle"):
+            file = getattr(tls, field_name, None) if tls is not None else None
+            if file and not os.path.isfile(file):
+                alias = {"ca_bundle": "caBundle"}.get(field_name, field_name)
+                report(f"{where}.{alias}", f"no such file: {file}")
     path = TextTemplate.compile(item.path)
     literal = "".join(p for p in path.parts if isinstance(p, str))
     if item.path and not item.path.startswith("/"):
