@@ -83,5 +83,5 @@ def test_connection_example_loads(tmp_path: Path) -> None:
     assert recs.inputs == ["userId", "limit", "channel"]
     missing = path.read_text(encoding="utf-8").replace(f"{tmp_path}/client.pem", "/nowhere/client.pem")
     path.write_text(missing, encoding="utf-8")
-    with pytest.raises(ConfigError, match="connections\\[0\\]\\.tls\\.cert: no such file: /nowhere/client.pem"):
+    with pytest.raises(ConfigError, match=re.escape("connections[0].tls.cert: no such file: /nowhere/client.pem")):
         load_runtime(path, env={"RECS_CLIENT_SECRET": "s"})
