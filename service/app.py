@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -19,28 +20,20 @@ from starlette.types import Receive, Scope, Send
 
 from .access_log import AccessLog
 from .browser import BrowserApi
-from .config import load_runtime
+from .config import DEMO_SOURCE, load_runtime
 from .connections_api import ConnectionsApi
 from .errors import ApiError, sitecore_error
+from .management import ManagementApi
 from .metrics import Metrics
 from .models_api import ModelsApi
 from .observability import Observability
+from .reloading import Reloader, install_sighup, watching
 from .responses import JsonBytes
-from .runtime import Runtime
+from .runtime import Runtime, RuntimeRef
 from .sandbox import Sandbox
 from .sitecore import InteractiveApi
 
 Handler = Callable[[Scope, Receive], Awaitable[Response]]
-
-
-class RuntimeRef:
-    """The config being served; replaced whole (never mutated) when config is reloaded."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.current = runtime
-
-    def __call__(self) -> Runtime:
-        return self.current
 
 
 class Endpoint:
@@ -64,9 +57,16 @@ def _json(body: Any) -> Response:
     return JsonBytes(orjson.dumps(body))
 
 
-def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: AccessLog | None = None) -> Starlette:
-    """The service for one compiled config."""
+def create_app(
+    runtime: Runtime,
+    metrics: Metrics | None = None,
+    access_log: AccessLog | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Starlette:
+    """The service for one compiled config (reloaded from the same source, with `env` or the process's)."""
     ref = RuntimeRef(runtime)
+    reloader = Reloader(ref, None if runtime.source == DEMO_SOURCE else runtime.source, env)
+    management = ManagementApi(ref, reloader)
     metrics = metrics or Metrics()
     access_log = access_log or AccessLog(enabled=False)
     interactive = InteractiveApi(ref, metrics)
@@ -98,6 +98,22 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
         _route("/v2/testDecisionModel", models.test_decision_model, "POST"),
         _route("/v2/connections/testConnection", connections_api.test_connection, "POST"),
+        *(
+            _route(f"/management{path}", management.handler(view), "GET")
+            for path, view in (
+                ("/audiences", management.audiences),
+                ("/audiences/{uid}", management.audience),
+                ("/experiences", management.experiences),
+                ("/experiences/{uid}", management.experience),
+                ("/experiences/{uid}/versions", management.experience_versions),
+                ("/experiences/{uid}/variants/{variant}/audiences", management.variant_audiences),
+                ("/connections", management.connections),
+                ("/decision-models", management.decision_models),
+                ("/decision-models/{uid}", management.decision_model),
+                ("/projects", management.projects),
+            )
+        ),
+        _route("/management/reload", management.reload, "POST"),
         _route("/healthz", healthz, "GET"),
         _route("/readyz", readyz, "GET"),
         _route("/metrics", metrics_endpoint, "GET"),
@@ -120,7 +136,11 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
         current = ref().connections
         if current is not None:
             current.warm()
+        install_sighup(reloader)
+        watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
         yield
+        if watcher is not None:
+            watcher.cancel()
         current = ref().connections
         if current is not None:
             await current.aclose()
@@ -135,6 +155,7 @@ def create_app(runtime: Runtime, metrics: Metrics | None = None, access_log: Acc
     )
     app.state.runtime = ref
     app.state.metrics = metrics
+    app.state.reloader = reloader
     return app
 
 

@@ -52,6 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     os.environ["PERSONALIZE_CONFIG"] = args.config or ""
     os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
+    os.environ["PERSONALIZE_WATCH"] = "1" if args.watch else "0"
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several processes: each writes its metrics here and /metrics merges them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalize-metrics-")
@@ -273,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-access-log", action="store_true", help="do not write JSON access-log lines")
+    serve.add_argument("--watch", action="store_true", help="reload when a config file changes (also: SIGHUP)")
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="check a config; print every error with its file and path")

@@ -30,14 +30,24 @@ def version_uid(experience: Experience, version: ExperienceVersion) -> str:
 
 
 def _variant_view(index: int, variant: Variant, version: ExperienceVersion) -> dict[str, Any]:
-    view: dict[str, Any] = {"shortUid": str(index), "uid": variant.id, "name": variant.name,
-                            "decisionModels": [m.id for m in variant.models]}
+    view: dict[str, Any] = {
+        "shortUid": str(index),
+        "uid": variant.id,
+        "name": variant.name,
+        "decisionModels": [m.id for m in variant.models],
+    }
     if version.kind is Kind.AB:
-        view.update({"__type": "ABTestVariant", "trafficDistribution": variant.weight / 100,
-                     "control": variant.control})
+        view.update(
+            {"__type": "ABTestVariant", "trafficDistribution": variant.weight / 100, "control": variant.control}
+        )
     else:
-        view.update({"__type": "SegmentedVariant", "audiences": [variant.audience.id] if variant.audience else [],
-                     "audienceCombinationType": "AND"})
+        view.update(
+            {
+                "__type": "SegmentedVariant",
+                "audiences": [variant.audience.id] if variant.audience else [],
+                "audienceCombinationType": "AND",
+            }
+        )
     return view
 
 
@@ -48,8 +58,10 @@ def version_view(experience: Experience, version: ExperienceVersion) -> dict[str
         "status": status,
         "variants": [_variant_view(i, v, version) for i, v in enumerate(version.variants)],
         "targeting": {
-            "audience": {"audiences": [version.audience.id] if version.audience else [],
-                         "audienceCombinationType": "OR"},
+            "audience": {
+                "audiences": [version.audience.id] if version.audience else [],
+                "audienceCombinationType": "OR",
+            },
             "channels": sorted(version.channels),
             "pointsOfSale": sorted(version.points_of_sale),
         },
@@ -59,8 +71,13 @@ def version_view(experience: Experience, version: ExperienceVersion) -> dict[str
 
 def experience_view(index: int, experience: Experience) -> dict[str, Any]:
     latest = experience.draft or experience.live
-    audiences = {a.id for version in (experience.live, experience.draft) if version is not None
-                 for a in [version.audience, *(v.audience for v in version.variants)] if a is not None}
+    audiences = {
+        a.id
+        for version in (experience.live, experience.draft)
+        if version is not None
+        for a in [version.audience, *(v.audience for v in version.variants)]
+        if a is not None
+    }
     return {
         "uid": experience.id,
         "shortUid": str(index),
@@ -82,9 +99,17 @@ def connection_view(connection: Connection) -> dict[str, Any]:
     auth: dict[str, Any] = {"type": "none"}
     if connection.token is not None:
         token = connection.token
-        auth = {"type": "oauth2_client_credentials", "tokenUrl": token.token_url, "clientId": token.client_id,
-                "scope": token.scope, "audience": token.audience, "credentialsIn": token.credentials_in,
-                "formItems": sorted(token.form_items), "headers": sorted(token.headers), "clientSecret": "[redacted]"}
+        auth = {
+            "type": "oauth2_client_credentials",
+            "tokenUrl": token.token_url,
+            "clientId": token.client_id,
+            "scope": token.scope,
+            "audience": token.audience,
+            "credentialsIn": token.credentials_in,
+            "formItems": sorted(token.form_items),
+            "headers": sorted(token.headers),
+            "clientSecret": "[redacted]",
+        }
     elif "Authorization" in connection.auth_headers:
         auth = {"type": "basic", "password": "[redacted]"}
     elif connection.auth_headers:
@@ -99,8 +124,11 @@ def connection_view(connection: Connection) -> dict[str, Any]:
         "headers": {k: t.source for k, t in connection.headers},
         "inputs": connection.inputs,
         "auth": auth,
-        "timeouts": {"connectMs": connection.timeouts.connect * 1000, "readMs": connection.timeouts.read * 1000,
-                     "totalMs": connection.timeouts.total * 1000},
+        "timeouts": {
+            "connectMs": connection.timeouts.connect * 1000,
+            "readMs": connection.timeouts.read * 1000,
+            "totalMs": connection.timeouts.total * 1000,
+        },
         "cacheTtlS": connection.cache_ttl,
         "maxResponseBytes": connection.max_bytes,
         "outputs": {o.name: {"path": o.path, "type": o.type} for o in connection.outputs},
@@ -113,8 +141,16 @@ def model_view(model: GraphModel) -> dict[str, Any]:
         "name": model.name,
         "testShare": model.test_share,
         "variants": [
-            {"uid": v.id, "name": v.name, "status": v.status.upper(), "weight": v.weight, "revision": v.revision,
-             "nodes": [{"id": n.id, "kind": n.kind, "type": n.type, "dependsOn": list(n.deps)} for n in v.graph.nodes]}
+            {
+                "uid": v.id,
+                "name": v.name,
+                "status": v.status.upper(),
+                "weight": v.weight,
+                "revision": v.revision,
+                "nodes": [
+                    {"id": n.id, "kind": n.kind, "type": n.type, "dependsOn": list(n.deps)} for n in v.graph.nodes
+                ],
+            }
             for v in model.variants
         ],
     }

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connections import Connection, Connections
-from decision_models import Catalog, GraphModel
+from decision_models import Audience, Catalog, GraphModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Project:
     contentstack_project_uid: str
     catalog: Catalog
     models: Mapping[str, GraphModel] = field(default_factory=dict)
+    audiences: Mapping[str, Audience] = field(default_factory=dict)
     connections: Mapping[str, Connection] = field(default_factory=dict, repr=False)
     allowed_origins: frozenset[str] = frozenset()
     # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
@@ -53,3 +54,13 @@ class Runtime:
 
     def any_origin_allowed(self, origin: str) -> bool:
         return any(p.allows_origin(origin) for p in self.projects.values())
+
+
+class RuntimeRef:
+    """The config being served; replaced whole (never mutated) when config is reloaded."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.current = runtime
+
+    def __call__(self) -> Runtime:
+        return self.current

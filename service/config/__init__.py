@@ -13,7 +13,8 @@ from .errors import ConfigError, ConfigIssue
 from .loading import load_config
 from .schema import ConfigFile
 
-__all__ = ["ConfigError", "ConfigFile", "ConfigIssue", "demo_config_path", "load_runtime"]
+__all__ = ["DEMO_SOURCE", "ConfigError", "ConfigFile", "ConfigIssue", "demo_config_path", "load_runtime"]
+DEMO_SOURCE = "(embedded demo)"
 
 
 def demo_config_path() -> Path:
@@ -25,4 +26,4 @@ def load_runtime(path: Path | str | None = None, env: Mapping[str, str] | None =
     """Load, validate and compile a config file or directory (the embedded demo when `path` is None)."""
     target = demo_config_path() if path is None else Path(path)
     loaded = load_config(target, os.environ if env is None else env)
-    return build_runtime(loaded, "(embedded demo)" if path is None else str(target))
+    return build_runtime(loaded, DEMO_SOURCE if path is None else str(target))

@@ -235,6 +235,7 @@ class _Builder:
                 segment_write_keys=tuple(k.get_secret_value() for k in p.segment_write_keys),
                 catalog=Catalog.build(parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers),
                 models=dict(parts[pid].models),
+                audiences=dict(parts[pid].audiences),
                 connections=dict(parts[pid].connections),
             )
             for pid, p in raw.items()
