@@ -7,6 +7,7 @@ import contextlib
 import gc
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ from .management import ManagementApi
 from .metrics import Metrics
 from .models_api import ModelsApi
 from .observability import Observability
+from .openapi import build_openapi
 from .reloading import Reloader, install_sighup, watching
 from .responses import JsonBytes
 from .runtime import Runtime, RuntimeRef
@@ -51,6 +53,18 @@ class Endpoint:
 
 def _route(path: str, handler: Handler, method: str) -> Route:
     return Route(path, Endpoint(handler), methods=[method])
+
+
+def route_methods(routes: list[Route]) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, HEAD left out."""
+    return [(m.lower(), r.path) for r in routes for m in sorted(r.methods or ()) if m != "HEAD"]
+
+
+def package_version() -> str:
+    try:
+        return version("personalize")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def _json(body: Any) -> Response:
@@ -120,6 +134,14 @@ def create_app(
     ]
     if runtime.sandbox_secret is not None:
         routes.extend(Sandbox("demo-client", runtime.sandbox_secret).routes())
+    spec: dict[str, Any] = {}
+
+    async def openapi(scope: Scope, receive: Receive) -> Response:
+        if not spec:
+            spec.update(build_openapi(route_methods(routes), package_version()))
+        return _json(spec)
+
+    routes.append(_route("/openapi.json", openapi, "GET"))
     route_names = {route.endpoint: route.path for route in routes}
 
     async def http_error(request: Request, exc: Exception) -> Response:

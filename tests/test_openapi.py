@@ -1,0 +1,95 @@
+"""/openapi.json describes every route; schemathesis drives the running demo service from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from service.app import create_app, route_methods
+from service.config import load_runtime
+from service.wire import CallFlowBody
+from tests.servers.upstream import free_port
+
+
+def test_every_route_is_described() -> None:
+    app = create_app(load_runtime(env={}))
+    routes = route_methods(list(app.routes))  # type: ignore[arg-type]
+    from service.openapi import OPERATIONS, build_openapi
+
+    spec = build_openapi(routes, "test")
+    described = {(m, p) for p, ops in spec["paths"].items() for m in ops}
+    assert set(routes) <= described
+    assert set(OPERATIONS) == set(routes)  # nothing described that the app does not serve either
+    body = spec["paths"]["/v2/callFlows"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/CallFlowBody"}
+    model = CallFlowBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    assert spec["components"]["schemas"]["CallFlowBody"]["properties"] == model["properties"]
+    assert spec["openapi"] == "3.1.0"
+
+
+@pytest.fixture(scope="module")
+def served_demo() -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--no-access-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/healthz", timeout=0.5)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+
+
+def check(case: Any, failures: list[str]) -> None:
+    response = case.call(timeout=10)
+    where = f"{case.method.upper()} {case.formatted_path}"
+    if response.status_code >= 500:
+        failures.append(f"{where}: {response.status_code} {response.text[:300]}")
+    elif response.status_code >= 400:
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            failures.append(f"{where}: {response.status_code} without a JSON body")
+            return
+        if not isinstance(body, dict) or not any(
+            k in body for k in ("developerMessage", "error_msg", "error_message", "error")
+        ):
+            failures.append(f"{where}: {response.status_code} {response.text[:300]}")
+
+
+def test_no_generated_request_makes_the_running_demo_fail(served_demo: str) -> None:
+    """schemathesis, bounded: 15 generated requests an operation; no 5xx, every 4xx a JSON error body."""
+    schema = schemathesis.openapi.from_url(f"{served_demo}/openapi.json")
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    assert len(operations) >= 25
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case: Any) -> None:
+            check(case, failures)
+
+        run()
+    assert not failures, "\n".join(failures[:20])
