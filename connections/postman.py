@@ -61,7 +61,7 @@ def _token_script(connection: Connection, secret_var: str) -> list[str]:
         "// Fetch a client_credentials token (newman does not run the app's OAuth 2.0 helper).",
         "const fields = " + json.dumps(fields) + ".map(f => ({key: f.key, value: pm.variables.replaceIn(f.value)}));",
         "pm.sendRequest({",
-        f"  url: '{token.token_url}', method: 'POST',",
+        f"  url: pm.variables.replaceIn('{{{{{connection.id}_tokenUrl}}}}'), method: 'POST',",
         "  header: {" + ", ".join(headers) + "},",
         "  body: {mode: 'urlencoded', urlencoded: fields}",
         "}, (err, res) => {",
@@ -74,7 +74,10 @@ def _token_script(connection: Connection, secret_var: str) -> list[str]:
 def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]]:
     """The collection item, and the variables it uses (inputs and secrets, all empty)."""
     variables = {name: "" for name in connection.inputs}
-    base = str(connection.base_url).rstrip("/")
+    # The base URL is a variable (defaulting to the configured one), to point the item at another host.
+    base_var = f"{connection.id}_baseUrl"
+    variables[base_var] = connection.base_text
+    base = "{{" + base_var + "}}"
     path = _vars(connection.path.source)
     query = [{"key": k, "value": _vars(t.source)} for k, t in connection.query]
     raw_url = base + path + ("?" + "&".join(f"{q['key']}={q['value']}" for q in query) if query else "")
@@ -87,14 +90,7 @@ def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]
     request: dict[str, Any] = {
         "method": connection.method,
         "header": [{"key": k, "value": v} for k, v in headers.items()],
-        "url": {
-            "raw": raw_url,
-            "protocol": connection.base_url.scheme,
-            "host": [connection.base_url.host],
-            "port": str(connection.base_url.port or ""),
-            "path": [p for p in (connection.base_url.path.strip("/") + path).split("/") if p],
-            "query": query,
-        },
+        "url": raw_url,  # a string: Postman parses it once variables resolve (the base may hold a path)
     }
     body = _body(connection)
     if body is not None:
@@ -128,9 +124,10 @@ def _auth(
         token = connection.token
         secret_var = f"{connection.id}_clientSecret"
         variables[secret_var] = ""
+        variables[f"{connection.id}_tokenUrl"] = token.token_url
         params = {
             "grant_type": "client_credentials",
-            "accessTokenUrl": token.token_url,
+            "accessTokenUrl": "{{" + connection.id + "_tokenUrl}}",
             "clientId": token.client_id,
             "clientSecret": "{{" + secret_var + "}}",
             "scope": token.scope or "",

@@ -256,6 +256,26 @@ def cmd_postman_connection(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postman_export(args: argparse.Namespace) -> int:
+    from .postman_export import build_collection, environment
+
+    try:
+        runtime = load_runtime(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "personalize.postman_collection.json").write_text(
+        json.dumps(build_collection(runtime), indent=2) + "\n", encoding="utf-8"
+    )
+    (folder / "demo.postman_environment.json").write_text(
+        json.dumps(environment(runtime), indent=2) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {folder}/personalize.postman_collection.json and {folder}/demo.postman_environment.json")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = ConfigFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -337,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     postman_connection.add_argument("--config")
     postman_connection.add_argument("-o", "--output")
     postman_connection.set_defaults(func=cmd_postman_connection)
+    postman_export = postman_sub.add_parser("export", help="the collection of every endpoint, from the config")
+    postman_export.add_argument("--config")
+    postman_export.add_argument("-o", "--output", default="postman", help="folder (default: postman)")
+    postman_export.set_defaults(func=cmd_postman_export)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=cmd_schema)

@@ -58,7 +58,7 @@ def test_export_shape(fresh_upstream: RunningUpstream) -> None:
     assert oauth["grant_type"] == "client_credentials"
     assert oauth["clientSecret"] == "{{recs_header_clientSecret}}"
     assert oauth["client_authentication"] == "header"
-    assert items["recs_header"]["request"]["url"]["path"] == ["secure", "{{user}}"]
+    assert items["recs_header"]["request"]["url"] == "{{recs_header_baseUrl}}/secure/{{user}}"
     posted = items["posted"]["request"]
     assert json.loads(posted["body"]["raw"]) == {"user": "{{user}}", "count": "{{count}}", "greeting": "hi {{user}}"}
     assert {"key": "x-note", "value": "{{note}}"} in posted["header"]
