@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ConfigFile, load_runtime
+from .runtime import Runtime
 
 
 def _parse_value(text: str) -> Any:
@@ -40,16 +41,24 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     return params
 
 
+class _ConfigFailed(Exception):
+    """The config did not load; its errors are printed already."""
+
+
+def _runtime(path: str | None) -> Runtime:
+    try:
+        return load_runtime(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise _ConfigFailed from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # The demo's connection calls the sandbox this very process serves.
     os.environ.setdefault("PERSONALIZE_SANDBOX_URL", f"http://{args.host}:{args.port}/sandbox")
-    try:
-        load_runtime(args.config)  # fail fast, with every error, before binding the port
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    _runtime(args.config)  # fail fast, with every error, before binding the port
     os.environ["PERSONALIZE_CONFIG"] = args.config or ""
     os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
     os.environ["PERSONALIZE_WATCH"] = "1" if args.watch else "0"
@@ -87,11 +96,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     from .wire import CallFlowBody, to_decision_request
 
-    try:
-        runtime = load_runtime(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    runtime = _runtime(args.config)
     if args.project:
         project = runtime.projects.get(args.project)
         if project is None:
@@ -147,11 +152,7 @@ def cmd_test_model(args: argparse.Namespace) -> int:
     from .errors import ApiError
     from .model_testing import TestContext, TestModelBody, find_model, result_body, run_test
 
-    try:
-        runtime = load_runtime(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    runtime = _runtime(args.config)
     values = parse_params(args.input)
     params = {k: v for k, v in values.items() if k not in ("request", "guest")}
     request = values.get("request", {})
@@ -210,11 +211,7 @@ def cmd_import_dmn(args: argparse.Namespace) -> int:
 
 
 def cmd_test_connection(args: argparse.Namespace) -> int:
-    try:
-        runtime = load_runtime(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    runtime = _runtime(args.config)
     connections = runtime.connections
     if connections is None or args.name not in connections.connections:
         print(f"no connection {args.name!r}", file=sys.stderr)
@@ -235,11 +232,7 @@ def cmd_test_connection(args: argparse.Namespace) -> int:
 def cmd_postman_connection(args: argparse.Namespace) -> int:
     from connections.postman import collection
 
-    try:
-        runtime = load_runtime(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    runtime = _runtime(args.config)
     known = runtime.connections.connections if runtime.connections is not None else {}
     if args.all:
         chosen = list(known.values())
@@ -259,11 +252,7 @@ def cmd_postman_connection(args: argparse.Namespace) -> int:
 def cmd_postman_export(args: argparse.Namespace) -> int:
     from .postman_export import build_collection, environment
 
-    try:
-        runtime = load_runtime(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    runtime = _runtime(args.config)
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "personalize.postman_collection.json").write_text(
@@ -369,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except _ConfigFailed:
+        return 2
     return code
 
 

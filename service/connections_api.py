@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from .errors import ApiError, sitecore_error
-from .inputs import Incoming, read_body, require_management
+from .inputs import read_management_body
 from .responses import JsonBytes
 from .runtime import Runtime
 
@@ -39,16 +39,8 @@ class ConnectionsApi:
 
     async def test_connection(self, scope: Scope, receive: Receive) -> Response:
         runtime = self.runtime()
-        incoming = Incoming(scope)
         try:
-            require_management(incoming, runtime)
-            raw = await read_body(receive, incoming, runtime.max_body_bytes)
-            try:
-                body = TestConnectionBody.model_validate_json(raw)
-            except ValidationError as exc:
-                error = exc.errors(include_input=False, include_url=False)[0]
-                field = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("str", "dict["))) or "(body)"
-                raise ApiError(400, f"{field}: {error['msg']}", field) from None
+            body = await read_management_body(scope, receive, runtime, TestConnectionBody)
             name = connection_name(body)
             connections = runtime.connections
             if connections is None or name not in connections.connections:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
-from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from .errors import ApiError, sitecore_error
-from .inputs import Incoming, read_body, require_management
+from .inputs import read_management_body
 from .model_testing import TestModelBody, find_model, result_body, run_test
 from .responses import JsonBytes
 from .runtime import Runtime
@@ -22,16 +21,8 @@ class ModelsApi:
 
     async def test_decision_model(self, scope: Scope, receive: Receive) -> Response:
         runtime = self.runtime()
-        incoming = Incoming(scope)
         try:
-            require_management(incoming, runtime)
-            raw = await read_body(receive, incoming, runtime.max_body_bytes)
-            try:
-                body = TestModelBody.model_validate_json(raw)
-            except ValidationError as exc:
-                error = exc.errors(include_input=False, include_url=False)[0]
-                field = ".".join(str(p) for p in error["loc"]) or "(body)"
-                raise ApiError(400, f"{field}: {error['msg']}", field) from None
+            body = await read_management_body(scope, receive, runtime, TestModelBody)
             project = None
             if body.clientKey:
                 project = runtime.by_client_key.get(body.clientKey)

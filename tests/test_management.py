@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from service.app import create_app
 from service.config import load_runtime
 from service.metrics import Metrics
 from tests.conftest import app_client
-from tests.servers.upstream import free_port
+from tests.servers.process import serve_process, stop
 
 TOKEN = {"Authorization": "Bearer demo-management-token"}
 SECRETS = ["demo-management-token", "sandbox-secret", "write-key-s3cret"]
@@ -175,26 +174,8 @@ async def test_reload_good_bad_and_under_traffic(tmp_path: Path) -> None:
         assert (await client.post("/v2/callFlows", json=body)).json() == {"version": 2}  # still serving
 
 
-def _served(path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "serve",
-            "--config",
-            str(path),
-            "--port",
-            str(port),
-            "--no-access-log",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-    )
-    return proc, f"http://127.0.0.1:{port}"
+def _served(path: Path, *extra: str) -> tuple[subprocess.Popen[Any], str]:
+    return serve_process("--config", str(path), "--no-access-log", *extra)
 
 
 def _version(base: str) -> int:
@@ -228,5 +209,4 @@ def test_a_served_config_reloads_on_sighup_or_file_change(tmp_path: Path, how: s
         _eventually(base, 2)
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
+        stop(proc)

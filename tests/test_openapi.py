@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from service.app import create_app, route_methods
 from service.config import load_runtime
 from service.wire import CallFlowBody
-from tests.servers.upstream import free_port
+from tests.servers.process import serve_process, stop
 
 
 def test_every_route_is_described() -> None:
@@ -40,25 +34,9 @@ def test_every_route_is_described() -> None:
 
 @pytest.fixture(scope="module")
 def served_demo() -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--no-access-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/healthz", timeout=0.5)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    proc, base = serve_process("--no-access-log")
     yield base
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=15)
+    stop(proc)
 
 
 def check(case: Any, failures: list[str]) -> None:

@@ -4,23 +4,18 @@ under newman against the running demo service."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from service.app import create_app, route_methods
 from service.cli import main
 from service.config import load_runtime
-from tests.servers.upstream import free_port
+from tests.servers.process import serve_process, stop
 from tests.test_postman_export import newman
 
 POSTMAN = Path(__file__).parents[1] / "postman"
@@ -56,23 +51,8 @@ def test_every_route_has_a_request() -> None:
 
 
 def test_newman_runs_green_against_the_demo(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--no-access-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = serve_process("--no-access-log")
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/healthz", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         # The demo runs on a free port here: point the collection's variables at it.
         doc = json.loads((POSTMAN / "personalize.postman_collection.json").read_text(encoding="utf-8"))
         overrides = {
@@ -105,8 +85,7 @@ def test_newman_runs_green_against_the_demo(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         assert "failed" in done.stdout
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
+        stop(proc)
 
 
 @pytest.mark.parametrize("name", ["personalize.postman_collection.json", "demo.postman_environment.json"])
