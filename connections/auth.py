@@ -123,6 +123,8 @@ class TokenManager:
             raise TokenError("unreachable", f"{type(exc).__name__}: {exc}") from None
         except ValueError as exc:  # a body that is not JSON
             raise TokenError("invalid_response", str(exc)[:200]) from None
+        except Exception as exc:  # authlib may run on httpx2 when installed: its errors are not httpx's
+            raise TokenError("unreachable", f"{type(exc).__name__}: {exc}"[:300]) from None
         access = token.get("access_token")
         if not isinstance(access, str) or not access:
             raise TokenError("invalid_response", "no access_token in the token response")

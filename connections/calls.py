@@ -88,8 +88,9 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
         except (TimeoutError, httpx.TimeoutException) as exc:
             # httpx-aiohttp 0.2 maps a refused connection to ConnectTimeout (its exception table prefers
             # the ClientConnectionError entry); the aiohttp cause tells them apart.
-            if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
-                return _fault("refused", f"cannot connect: {exc.__cause__}"[:300], ms=_ms(started))
+            cause = exc.__cause__
+            if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, aiohttp.ServerTimeoutError):
+                return _fault("refused", f"cannot connect: {cause}"[:300], ms=_ms(started))
             return _fault("timeout", f"no complete answer within {seconds * 1000:.0f} ms", ms=_ms(started))
         except httpx.ConnectError as exc:
             return _fault("refused", f"cannot connect: {exc}"[:300], ms=_ms(started))

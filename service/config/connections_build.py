@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
 
+import certifi
 import httpx
 
 from connections import (
@@ -29,14 +31,14 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 def _tls(spec: schema.Tls | None) -> dict[str, Any]:
-    if spec is None:
+    """Client options for a TLS setting: one SSLContext (custom CA, client certificate), built at load;
+    httpx refuses a CA path combined with a certificate, and wants the context anyway."""
+    if spec is None or not (spec.cert or spec.ca_bundle):
         return {}
-    options: dict[str, Any] = {}
+    context = ssl.create_default_context(cafile=spec.ca_bundle or certifi.where())
     if spec.cert:
-        options["cert"] = (spec.cert, spec.key) if spec.key else spec.cert
-    if spec.ca_bundle:
-        options["verify"] = spec.ca_bundle
-    return options
+        context.load_cert_chain(spec.cert, spec.key)
+    return {"verify": context}
 
 
 def build_connection(item: schema.Connection, issue: Issue) -> Connection | None:
@@ -105,10 +107,17 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
             default_lifetime=auth.default_lifetime_s,
             leeway=auth.leeway_s,
             timeout=auth.timeout_ms / 1000,
-            client_options=_tls(auth.tls),
         )
     if failed:
         return None
+    try:
+        client_options = _tls(item.tls)
+        token_options = _tls(getattr(auth, "tls", None))
+    except (OSError, ssl.SSLError) as exc:
+        issue(".tls", f"cannot load the certificate or CA bundle: {exc}")
+        return None
+    if token is not None:
+        token.client_options = token_options
     return Connection(
         id=item.id,
         kind=item.kind,
@@ -130,6 +139,6 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         breaker_failures=item.breaker.failures,
         breaker_reset=item.breaker.reset_s,
         outputs=tuple(outputs),
-        client_options=_tls(item.tls),
+        client_options=client_options,
         secrets=tuple(s for s in secrets if s),
     )

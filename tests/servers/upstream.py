@@ -159,9 +159,10 @@ class RunningUpstream:
     state: UpstreamState
 
 
-def serve(app: Starlette, port: int) -> Iterator[uvicorn.Server]:
-    """Run `app` with uvicorn in a thread until the generator is closed."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+def serve(app: Starlette, port: int, **tls: Any) -> Iterator[uvicorn.Server]:
+    """Run `app` with uvicorn in a thread until the generator is closed (`tls`: uvicorn's ssl_* options)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **tls)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -1,0 +1,78 @@
+"""Mutual TLS: a connection with a client certificate and a custom CA bundle, against a local HTTPS
+upstream that requires client certificates (and a token endpoint behind the same TLS)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.tls import Pki, make_pki
+from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream, UpstreamState, build_app, free_port, serve
+from tests.test_connections import make
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningUpstream, Pki]]:
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    state = UpstreamState()
+    port = free_port()
+    tls = {
+        "ssl_certfile": str(pki.server_cert),
+        "ssl_keyfile": str(pki.server_key),
+        "ssl_ca_certs": str(pki.ca),
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+    }
+    for _ in serve(build_app(state), port, **tls):
+        yield RunningUpstream(f"https://127.0.0.1:{port}", state), pki
+
+
+def tls_spec(pki: Pki, client: bool = True) -> dict[str, str]:
+    spec = {"caBundle": str(pki.ca)}
+    if client:
+        spec.update(cert=str(pki.client_cert), key=str(pki.client_key))
+    return spec
+
+
+async def test_mutual_tls_with_a_custom_ca(tls_upstream: tuple[RunningUpstream, Pki]) -> None:
+    upstream, pki = tls_upstream
+    c = make(
+        upstream,
+        ok={"path": "/echo/x", "tls": tls_spec(pki), "outputs": {"path": {"path": "$.rawPath"}}},
+        no_cert={"path": "/echo/x", "tls": tls_spec(pki, client=False)},
+        untrusted={"path": "/echo/x"},
+    )
+    result = await c.call("ok", {}, 2.0)
+    assert (result.ok, result.outputs) == (True, {"path": "/echo/x"})
+    refused = await c.call("no_cert", {}, 2.0)  # the server wants a client certificate
+    assert (refused.ok, refused.kind) == (False, "refused")
+    unknown_ca = await c.call("untrusted", {}, 2.0)  # the server's CA is not in the default bundle
+    assert (unknown_ca.ok, unknown_ca.kind) == (False, "refused")
+    await c.aclose()
+
+
+async def test_token_endpoint_over_mutual_tls(tls_upstream: tuple[RunningUpstream, Pki], tmp_path: Path) -> None:
+    upstream, pki = tls_upstream
+    auth = {
+        "type": "oauth2_client_credentials",
+        "tokenUrl": f"{upstream.url}/token",
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "tls": tls_spec(pki),
+    }
+    c = make(
+        upstream,
+        recs={"path": "/secure/${user}", "auth": auth, "tls": tls_spec(pki), "outputs": {"items": {"path": "$.items"}}},
+    )
+    result = await c.call("recs", {"user": "ana"}, 3.0)
+    assert result.ok, result.detail
+    assert result.outputs["items"][0] == {"sku": "A-1"}
+    without = make(
+        upstream, recs={"path": "/secure/x", "tls": tls_spec(pki), "auth": {**auth, "tls": tls_spec(pki, client=False)}}
+    )
+    failed = await without.call("recs", {}, 3.0)
+    assert (failed.ok, failed.kind) == (False, "token_error")
+    await c.aclose()
+    await without.aclose()
