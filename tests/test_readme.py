@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from service.config import ConfigError, load_runtime
+from tests.servers.tls import make_pki
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -70,8 +71,10 @@ def test_connection_example_loads(tmp_path: Path) -> None:
     section = README[README.index("## Connections") :]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block is not None
-    for name in ("client.pem", "client.key", "corp-ca.pem"):
-        (tmp_path / name).write_text("x", encoding="utf-8")
+    pki = make_pki(tmp_path)
+    pki.client_cert.rename(tmp_path / "client.pem")
+    pki.client_key.rename(tmp_path / "client.key")
+    pki.ca.rename(tmp_path / "corp-ca.pem")
     text = block.group(1).replace("/etc/personalize/", f"{tmp_path}/").replace("/etc/ssl/", f"{tmp_path}/")
     path = tmp_path / "c.yaml"
     path.write_text("projects: [{id: p}]\n" + text, encoding="utf-8")
