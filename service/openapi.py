@@ -77,6 +77,33 @@ CALL = Operation(
 MGMT_PROJECT = (("x-project-uid", "The project (its Contentstack project uid or id)"),)
 PAGED = (("skip", "Items to skip"), ("limit", "Items to return (1-1000)"))
 
+
+def _listing(summary: str, headers: tuple[tuple[str, str], ...] = MGMT_PROJECT) -> Operation:
+    """A management list: token, project header, skip/limit."""
+    return Operation(
+        summary,
+        "Management",
+        error=ManagementError,
+        secured=True,
+        query=PAGED,
+        headers=headers,
+        extra_status=(400, 401, 404),
+    )
+
+
+def _single(summary: str, query: tuple[tuple[str, str], ...] = ()) -> Operation:
+    """One management object by id."""
+    return Operation(
+        summary,
+        "Management",
+        error=ManagementError,
+        secured=True,
+        query=query,
+        headers=MGMT_PROJECT,
+        extra_status=(400, 401, 404) if query else (401, 404),
+    )
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/v2/callFlows"): CALL,
     ("post", "/v1/personalize"): CALL,
@@ -132,84 +159,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         secured=True,
         extra_status=(400, 401, 404),
     ),
-    ("get", "/management/audiences"): Operation(
-        "Get All Audiences",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        query=PAGED,
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
-    ),
-    ("get", "/management/audiences/{uid}"): Operation(
-        "Get a Single Audience",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        headers=MGMT_PROJECT,
-        extra_status=(401, 404),
-    ),
-    ("get", "/management/experiences"): Operation(
-        "Get All Experiences",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        query=PAGED,
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
-    ),
-    ("get", "/management/experiences/{uid}"): Operation(
-        "Get a Single Experience",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        headers=MGMT_PROJECT,
-        extra_status=(401, 404),
-    ),
-    ("get", "/management/experiences/{uid}/versions"): Operation(
-        "Get All Versions of an experience",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        query=PAGED,
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
-    ),
-    ("get", "/management/experiences/{uid}/variants/{variant}/audiences"): Operation(
+    ("get", "/management/audiences"): _listing("Get All Audiences"),
+    ("get", "/management/audiences/{uid}"): _single("Get a Single Audience"),
+    ("get", "/management/experiences"): _listing("Get All Experiences"),
+    ("get", "/management/experiences/{uid}"): _single("Get a Single Experience"),
+    ("get", "/management/experiences/{uid}/versions"): _listing("Get All Versions of an experience"),
+    ("get", "/management/experiences/{uid}/variants/{variant}/audiences"): _single(
         "Get Audience(s) of a Variant (active version; ?version=draft for the draft)",
-        "Management",
-        error=ManagementError,
-        secured=True,
         query=(("version", "active or draft"),),
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
     ),
-    ("get", "/management/connections"): Operation(
-        "Connections (secrets redacted)",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        query=PAGED,
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
-    ),
-    ("get", "/management/decision-models"): Operation(
-        "Decision models and their variants",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        query=PAGED,
-        headers=MGMT_PROJECT,
-        extra_status=(400, 401, 404),
-    ),
-    ("get", "/management/decision-models/{uid}"): Operation(
-        "One decision model",
-        "Management",
-        error=ManagementError,
-        secured=True,
-        headers=MGMT_PROJECT,
-        extra_status=(401, 404),
-    ),
+    ("get", "/management/connections"): _listing("Connections (secrets redacted)"),
+    ("get", "/management/decision-models"): _listing("Decision models and their variants"),
+    ("get", "/management/decision-models/{uid}"): _single("One decision model"),
     ("get", "/management/projects"): Operation(
         "Projects (write keys counted, never shown)",
         "Management",
