@@ -17,7 +17,7 @@ from .experiences import (
     Status,
     Variant,
 )
-from .expressions import Condition, ExpressionError, compile_condition
+from .expressions import Condition, EvaluationError, ExpressionError, compile_condition, widen_numbers
 from .feel import FeelError, compile_unary_test
 from .graph import GraphError, ModelGraph, NodeResult, build_graph, check_edge_type
 from .models import GraphModel, ModelRun, ModelVariant, RunContext
@@ -54,6 +54,7 @@ __all__ = [
     "Decision",
     "DecisionRequest",
     "DecisionTable",
+    "EvaluationError",
     "Experience",
     "ExperienceVersion",
     "ExpressionError",
@@ -96,4 +97,5 @@ __all__ = [
     "log",
     "murmur3_32",
     "visitor_key",
+    "widen_numbers",
 ]

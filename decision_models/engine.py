@@ -154,8 +154,10 @@ def _select(
             continue
         step["targeting"] = "pass"
         if version.audience is not None:
-            matched = version.audience.condition.matches(context)
+            matched, error = version.audience.condition.test(context)
             step["audience"] = {"id": version.audience.id, "matched": matched}
+            if error is not None:
+                step["audience"]["error"] = error
             if not matched:
                 decision.outcome = Outcome.AUDIENCE_MISS
                 continue
@@ -172,19 +174,19 @@ def _pick_variant(
     random_key: Callable[[], str],
 ) -> Variant | None:
     if version.kind is Kind.SEGMENTED:
-        tried = []
+        tried: list[dict[str, Any]] = []
         for variant in version.variants:
-            if variant.audience is None or variant.audience.condition.matches(context):
-                tried.append(
-                    {
-                        "variant": variant.id,
-                        "audience": variant.audience.id if variant.audience else None,
-                        "matched": True,
-                    }
-                )
+            if variant.audience is None:
+                tried.append({"variant": variant.id, "audience": None, "matched": True})
                 decision.steps.append({"step": "segment", "tried": tried})
                 return variant
-            tried.append({"variant": variant.id, "audience": variant.audience.id, "matched": False})
+            matched, error = variant.audience.condition.test(context)
+            tried.append({"variant": variant.id, "audience": variant.audience.id, "matched": matched})
+            if error is not None:
+                tried[-1]["error"] = error
+            if matched:
+                decision.steps.append({"step": "segment", "tried": tried})
+                return variant
         decision.steps.append({"step": "segment", "tried": tried})
         return None
     key, source = request.visitor_key, request.visitor_source

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expressions import Condition, compile_condition
+from .expressions import Condition, EvaluationError, compile_condition
 from .paths import getter, split_path
 from .ports import ConnectionPort
 from .tables import DecisionTable, type_matches
@@ -59,8 +59,20 @@ def compile_source(spec: Any, roots: frozenset[str]) -> Source:
         return Source(getter(path), (path,), spec)
     if isinstance(spec, Mapping):
         condition: Condition = compile_condition(spec, roots=roots)
-        return Source(condition.evaluate, condition.reads, str(spec))
+        return Source(_evaluating(condition), condition.reads, str(spec))
     raise ValueError(f"a value source is a dotted path or a JSON Logic mapping, not {type(spec).__name__}")
+
+
+def _evaluating(condition: Condition) -> Get:
+    """A rule's value as a node input: an input it cannot evaluate is the node's failure (its default)."""
+
+    def get(context: Mapping[str, Any]) -> Any:
+        try:
+            return condition.evaluate(context)
+        except EvaluationError as exc:
+            raise NodeError("expression", str(exc)) from None
+
+    return get
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +119,7 @@ class ExpressionNode(Node):
     source: Source = field(kw_only=True)
 
     def compute(self, context: Mapping[str, Any]) -> Any:
-        try:
-            value = self.source.get(context)
-        except Exception as exc:  # datalogic evaluation errors (e.g. arithmetic on a string)
-            raise NodeError("expression", str(exc)) from None
-        return self.check(value)
+        return self.check(self.source.get(context))  # evaluation errors are NodeErrors already
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope
 
 from .errors import ApiError
+from .json_input import validate_json
 from .runtime import Project, Runtime
 
 
@@ -116,7 +117,7 @@ async def read_management_body(scope: Scope, receive: Receive, runtime: Runtime,
     require_management(incoming, runtime)
     raw = await read_body(receive, incoming, runtime.max_body_bytes)
     try:
-        return model.model_validate_json(raw)
+        return validate_json(model, raw)
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         # Union members show up in the location as type names (str, dict[...]): they are not fields.

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_models import Catalog, DecisionRequest, visitor_key
 
+from .json_input import validate_json
+
 
 class Identifier(BaseModel):
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
@@ -60,7 +62,7 @@ _LEGACY_CONTEXT_KEYS = frozenset(CallFlowBody.model_fields) - {"context", "param
 def parse_body(raw: bytes) -> CallFlowBody:
     """Parse a callFlows body, or raise BodyError naming the first wrong field."""
     try:
-        body = CallFlowBody.model_validate_json(raw)
+        body = validate_json(CallFlowBody, raw)
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         if error["type"] == "json_invalid":

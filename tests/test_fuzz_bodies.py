@@ -32,8 +32,13 @@ FIELDS = [
     "timeout",
     "context",
 ]
+TOKEN = {"Authorization": "Bearer demo-management-token"}
+# Numbers no 64-bit engine holds: each once answered 500 when an audience read params.
+big_numbers = st.sampled_from([10**30, 2**64, 2**63, -(2**63) - 1, 10**400, -(10**400)]) | st.integers(
+    min_value=2**63 - 2, max_value=2**80
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | big_numbers | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
@@ -44,9 +49,16 @@ bodies = st.fixed_dictionaries(
 )
 
 
+def nested(depth: int, leaf: Any) -> str:
+    """`leaf` inside `depth` alternating lists and objects, as JSON text (json.dumps recurses)."""
+    opening = "".join("[" if level % 2 else '{"a":' for level in range(depth))
+    closing = "".join("]" if level % 2 else "}" for level in reversed(range(depth)))
+    return opening + json.dumps(leaf) + closing
+
+
 async def _post(body: bytes, path: str) -> httpx.Response:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=APP), base_url="http://t") as client:
-        return await client.post(path, content=body)
+        return await client.post(path, content=body, headers=TOKEN)
 
 
 def check(response: httpx.Response) -> None:
@@ -67,6 +79,8 @@ def check(response: httpx.Response) -> None:
             "/v1/personalize?sitecoreContextId=demo",
             "/v2/callFlows/getAudience/home_banner",
             "/v2/callFlows/home_banner",
+            "/personalize/v2/callFlows",
+            "/v2/callFlows/explain",
         ]
     ),
 )
@@ -78,3 +92,31 @@ def test_structured_bodies_never_5xx(body: dict[str, Any], path: str) -> None:
 @given(raw=st.binary(max_size=200))
 def test_arbitrary_bytes_never_5xx(raw: bytes) -> None:
     check(asyncio.run(_post(raw, "/v2/callFlows")))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    field=st.sampled_from(FIELDS),
+    depth=st.sampled_from([1, 50, 120, 199, 200, 500, 5000]),
+    leaf=big_numbers | json_values,
+)
+def test_deep_nesting_and_big_numbers_in_every_field_never_5xx(field: str, depth: int, leaf: Any) -> None:
+    body = {"clientKey": "demo", "friendlyId": "loyalty_offer", "params": {"loyalty": {"tier": "gold"}}}
+    body[field] = "@"
+    raw = json.dumps(body).replace('"@"', nested(depth, leaf)).encode()
+    for path in ("/v2/callFlows", "/v2/callFlows/explain", "/v1/personalize?sitecoreContextId=demo"):
+        check(asyncio.run(_post(raw, path)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    context=st.dictionaries(
+        st.sampled_from(["channel", "language", "currency", "pointOfSale", "browserId", "params", "guest"]),
+        json_values,
+    ),
+    model=st.sampled_from(["banner_offer", "recs_model", "nope"]) | st.text(max_size=8),
+    extra=st.dictionaries(st.sampled_from(["decisionModelVariantRef", "clientKey"]), json_values),
+)
+def test_test_decision_model_never_5xx(context: dict[str, Any], model: str, extra: dict[str, Any]) -> None:
+    body = {"context": context, "decisionModelRef": model, **extra}
+    check(asyncio.run(_post(json.dumps(body).encode(), "/v2/testDecisionModel")))
