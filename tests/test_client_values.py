@@ -66,8 +66,8 @@ async def test_an_audience_that_cannot_evaluate_is_false_with_its_reason(write_c
         tried = next(s for s in r.json()["trace"]["steps"] if s["step"] == "segment")["tried"]
         assert tried[0]["matched"] is False
         assert tried[0]["error"].startswith("could not evaluate")
-        body = '{"clientKey":"k","friendlyId":"x","params":{"spend":' + str(10**40) + "}}"
-        r = await c.post("/v2/callFlows", content=body)
+        raw = '{"clientKey":"k","friendlyId":"x","params":{"spend":' + str(10**40) + "}}"
+        r = await c.post("/v2/callFlows", content=raw)
         assert r.json() == {"who": "big"}
 
 
