@@ -12,12 +12,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import authlib.deprecate  # installs its own "always" filter, which the block below must come after
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+
+with warnings.catch_warnings():
+    # authlib 1.6+ warns at import that its httpx integration prefers httpx2; we pass our own httpx
+    # transport, and the warning printed on every CLI command.
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
 
 class TokenError(Exception):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.config import ConfigError, load_runtime
+from service.config.loading import load_config
 
 Write = Callable[..., Path]
 
@@ -170,6 +171,42 @@ def test_unreadable_files(write_config: Write, text: str, expected: str) -> None
     path = write_config(text)
     [error] = errors_of(path)
     assert error.startswith(f"{path}: ") and expected in error
+
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(LAUGHS.encode(), "(file): more than 4,000,000 values once its aliases are expanded", id="laughs"),
+        pytest.param(b"a: &a [x, *a]\n", "(file): an alias refers to a value that contains it", id="recursive"),
+        pytest.param(b"a:\n" + b"- " * 150 + b"x\n", "(file): nested deeper than 100 levels", id="deep"),
+        pytest.param(b"a:\n" + b"- " * 10_000 + b"x\n", "invalid YAML: exceeded maximum nesting depth", id="deeper"),
+        pytest.param(b"projects: []\nname: caf\xe9\n", "byte 22: not UTF-8 text", id="latin-1"),
+        pytest.param(b"#" * (16 * 1024 * 1024 + 1), "(file): larger than 16,777,216 bytes", id="large"),
+    ],
+)
+def test_hostile_files_are_config_errors(tmp_path: Path, data: bytes, expected: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(data)
+    [error] = errors_of(path)
+    assert error.startswith(f"{path}: ") and expected in error
+
+
+def test_aliases_within_bounds_still_load(write_config: Write) -> None:
+    path = write_config(
+        BASE
+        + """
+audiences:
+  - &gold {id: gold, rule: {"==": [{"var": "params.tier"}, gold]}}
+  - {<<: *gold, id: gold_too}
+"""
+    )
+    assert [a.id for a in load_config(path, env={}).items["audiences"]] == ["gold", "gold_too"]
+    load_runtime(path, env={})
 
 
 def test_missing_path_and_empty_directory(tmp_path: Path) -> None:

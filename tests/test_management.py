@@ -19,6 +19,7 @@ from service.config import load_runtime
 from service.metrics import Metrics
 from tests.conftest import app_client
 from tests.servers.process import serve_process, stop
+from tests.test_config import LAUGHS
 
 TOKEN = {"Authorization": "Bearer demo-management-token"}
 SECRETS = ["demo-management-token", "sandbox-secret", "write-key-s3cret"]
@@ -172,6 +173,19 @@ async def test_reload_good_bad_and_under_traffic(tmp_path: Path) -> None:
         assert (r.status_code, r.json()["status"]) == (422, "rejected")
         assert r.json()["errors"][0]["path"] == "experiences[0].type"
         assert (await client.post("/v2/callFlows", json=body)).json() == {"version": 2}  # still serving
+
+
+async def test_reload_refuses_an_alias_bomb_and_keeps_serving(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent(CONFIG).replace("VERSION", "1"), encoding="utf-8")
+    async with app_client(create_app(load_runtime(path, env={}), Metrics(), env={})) as client:
+        path.write_text(LAUGHS, encoding="utf-8")
+        r = await client.post("/management/reload", headers={"Authorization": "Bearer t"})
+        assert (r.status_code, r.json()["status"]) == (422, "rejected")
+        assert r.json()["errors"][0]["file"] == str(path)
+        assert "aliases are expanded" in r.json()["errors"][0]["message"]
+        r = await client.post("/v2/callFlows", json={"clientKey": "k", "friendlyId": "e"})
+        assert r.json() == {"version": 1}
 
 
 def _served(path: Path, *extra: str) -> tuple[subprocess.Popen[Any], str]:

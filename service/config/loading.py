@@ -19,6 +19,84 @@ from .schema import ConfigFile, Management, Settings
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 LIST_SECTIONS = ("projects", "audiences", "connections", "decision_models", "experiences")
 
+# Bounds on what one config file may cost to load. YAML aliases share one parsed value, but everything
+# after parsing (env resolution, validation) walks the expanded tree: a 478-byte "billion laughs" file
+# grew a served process to 2.4 GB before these. The expansion is measured on the shared graph, in time
+# linear in the file, before anything expands it.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_VALUES = 4_000_000  # values with every alias expanded: a 16 MB file holds ~2.5 M (the demo ~700)
+MAX_DEPTH = 100  # nesting of mappings and lists (the demo's deepest is 9)
+# libyaml's parser when PyYAML was built with it: a 10 MB config took over 60 s with the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _expanded_size(root: Any) -> str | None:
+    """Why the parsed tree is too big or too deep with aliases expanded, or None when it is within bounds."""
+    sizes: dict[int, int] = {}  # id -> expanded values, for containers seen (aliases are the same object)
+    depths: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def walk(node: Any) -> tuple[int, int]:
+        if not isinstance(node, (dict, list)):
+            return 1, 0
+        key = id(node)
+        if key in sizes:
+            return sizes[key], depths[key]
+        if key in visiting:
+            raise _TooBig("an alias refers to a value that contains it (a recursive structure)")
+        visiting.add(key)
+        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        size, depth = 1, 0
+        for child in children:
+            child_size, child_depth = walk(child)
+            size, depth = size + child_size, max(depth, child_depth + 1)
+            if size > MAX_VALUES:
+                raise _TooBig(f"more than {MAX_VALUES:,} values once its aliases are expanded")
+            if depth > MAX_DEPTH:
+                raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
+        visiting.discard(key)
+        sizes[key], depths[key] = size, depth
+        return size, depth
+
+    try:
+        walk(root)
+    except _TooBig as exc:
+        return str(exc)
+    except RecursionError:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return None
+
+
+def parse_yaml(name: str, data: bytes, issues: list[ConfigIssue]) -> Any:
+    """The YAML document in `data`, or None with the reason in `issues`: size, encoding, syntax, bounds."""
+    if len(data) > MAX_FILE_BYTES:
+        issues.append(ConfigIssue(name, "(file)", f"larger than {MAX_FILE_BYTES:,} bytes, the limit for a config file"))
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(ConfigIssue(name, f"byte {exc.start}", "not UTF-8 text"))
+        return None
+    try:
+        raw = yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        issues.append(ConfigIssue(name, where, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
+        return None
+    except RecursionError:
+        issues.append(ConfigIssue(name, "(file)", f"nested deeper than {MAX_DEPTH} levels"))
+        return None
+    problem = _expanded_size(raw)
+    if problem is not None:
+        issues.append(ConfigIssue(name, "(file)", problem))
+        return None
+    return {} if raw is None else raw
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
@@ -72,17 +150,14 @@ def resolve_env(node: Any, env: Mapping[str, str], loc: tuple[str | int, ...], m
 def _read_file(path: Path, env: Mapping[str, str], issues: list[ConfigIssue]) -> ConfigFile | None:
     name = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)  # never more than the limit, whatever the file's size
     except OSError as exc:
         issues.append(ConfigIssue(name, "(file)", f"cannot read: {exc.strerror}"))
         return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        issues.append(ConfigIssue(name, where, f"invalid YAML: {getattr(exc, 'problem', exc)}"))
-        return None
+    raw = parse_yaml(name, data, issues)
     if raw is None:
-        raw = {}
+        return None
     if not isinstance(raw, dict):
         issues.append(ConfigIssue(name, "(top level)", f"must be a mapping, not {type(raw).__name__}"))
         return None
