@@ -9,7 +9,7 @@ from .breaker import Breaker
 from .calls import Attempt
 from .coalescing import Coalescer
 from .mapping import MappingError, OutputMapping
-from .registry import REDACTED, CallResult, Connections, redact
+from .registry import REDACTED, CallResult, Connections, redact, secret_forms
 from .requests import BuiltRequest, Connection, Retries, Timeouts, build
 from .templating import JsonTemplate, TemplateInputError, TextTemplate
 
@@ -34,4 +34,5 @@ __all__ = [
     "basic_header",
     "build",
     "redact",
+    "secret_forms",
 ]

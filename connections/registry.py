@@ -14,8 +14,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
+import orjson
 from httpx_aiohttp import AiohttpTransport
 from prometheus_client import CollectorRegistry
 
@@ -45,9 +47,23 @@ class _State:
     coalescer: Coalescer[Attempt]
 
 
+# Header names whose values are credentials whatever they hold: shown as [redacted] in test results.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+
+
+def secret_forms(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Each secret as a server may echo it back: as is, URL-encoded (form bodies, query strings), JSON-escaped;
+    longest first, so a secret containing another is replaced whole."""
+    forms: set[str] = set()
+    for value in values:
+        if value:
+            forms.update((value, quote(value, safe=""), quote_plus(value), orjson.dumps(value).decode()[1:-1]))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
-        if secret:
+        if secret and secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
@@ -143,8 +159,15 @@ class Connections:
             self.metrics.coalesced.labels(name).inc()
         return self._count(connection, state, attempt, started, failure=not attempt.ok), built
 
+    def secrets(self, connection: Connection) -> tuple[str, ...]:
+        """The values no caller may see: the connection's configured secrets and its live access token."""
+        live = connection.token.token if connection.token is not None else None
+        return (*secret_forms([live]), *connection.secrets) if live else connection.secrets
+
     def _count(self, connection: Connection, state: _State, attempt: Attempt, started: float, failure: bool) -> Attempt:
         name = connection.id
+        if attempt.detail:  # a fault's text may quote what an upstream echoed: a token endpoint, an error page
+            attempt.detail = redact(attempt.detail, self.secrets(connection))
         if attempt.ok:
             state.breaker.success()
         elif failure and attempt.kind in ("timeout", "refused", "http_5xx", "http_429", "not_json", "oversize"):
@@ -161,13 +184,16 @@ class Connections:
         redacted), the response, the timing, the outcome and the mapped outputs."""
         connection = self.connections[name]
         attempt, built = await self.run(name, inputs, seconds, use_cache=False)
-        secrets = connection.secrets
+        secrets = self.secrets(connection)
         request: dict[str, Any] | None = None
         if built is not None:
             headers = dict(built.headers)
             headers.update({k: REDACTED for k in connection.auth_headers})
             if connection.token is not None:
                 headers["authorization"] = f"Bearer {REDACTED}"
+            headers.update(
+                {k: REDACTED for k, v in headers.items() if k.lower() in SENSITIVE_HEADERS and REDACTED not in v}
+            )
             body = built.content.decode("utf-8", "replace") if built.content else None
             request = {
                 "method": built.method,
@@ -185,7 +211,10 @@ class Connections:
             if attempt.status is None
             else {
                 "status": attempt.status,
-                "headers": attempt.response_headers,
+                "headers": {
+                    k: REDACTED if k.lower() in SENSITIVE_HEADERS else redact(v, secrets)
+                    for k, v in attempt.response_headers.items()
+                },
                 "body": redact(attempt.raw_body.decode("utf-8", "replace"), secrets),
                 "bodyTruncated": len(attempt.raw_body) >= 4096,
             },

@@ -5,13 +5,19 @@ postman/ collection is this export of the demo config (tests/test_postman_collec
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from connections.postman import collection as connection_collection
 
+from .config import DEMO_SOURCE
 from .runtime import Runtime
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+BASE_URL = "http://127.0.0.1:8000"  # where `personalize serve` listens by default
+# The embedded demo's published defaults (service/demo/demo.yaml): not secrets, and only ever written for it.
+DEMO_MANAGEMENT_TOKEN = "demo-management-token"
+DEMO_SANDBOX_SECRET = "sandbox-secret"
 BEARER = {"type": "bearer", "bearer": [{"key": "token", "value": "{{managementToken}}", "type": "string"}]}
 
 
@@ -63,11 +69,19 @@ def _request(
     return {"name": name, "request": request, "event": _tests(*(tests or [_status(200)]))}
 
 
+@dataclass(frozen=True)
+class _Named:
+    id: str
+    friendly_id: str
+
+
 def build_collection(runtime: Runtime) -> dict[str, Any]:
     project = next(iter(runtime.projects.values()))
     experiences = list(project.catalog.experiences.values())
-    ab = next((e for e in experiences if e.live.kind.value == "ab"), experiences[0])
-    segmented = next((e for e in experiences if e.live.kind.value == "segmented"), experiences[0])
+    # A config with no experiences still gets every request: they name an example id (answered 200 {}).
+    example = _Named("example", "example")
+    ab = next((e for e in experiences if e.live.kind.value == "ab"), experiences[0] if experiences else example)
+    segmented = next((e for e in experiences if e.live.kind.value == "segmented"), ab)
     model = next(iter(project.models.values()), None)
     connection = next(iter(project.connections.values()), None)
     audience = next(iter(project.audiences.values()), None)
@@ -133,7 +147,7 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
                 "timeout": 400,
                 "context": {"utm": {"utm_source": "postman"}},
             },
-            tests=[_status(200), _has("variantId", "browserId")],
+            tests=[_status(200), _has("variantId", "browserId")] if experiences else [_status(200)],
         ),
         _request(
             "Explain a decision",
@@ -206,6 +220,7 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
                 tests=[_status(200), _has("request", "outputs", "kind")],
             )
         )
+    found = [_status(200)] if experiences else [_status(404)]
     management = [
         _request("Get All Audiences", "GET", "/management/audiences", auth=True),
         _request("Get All Experiences", "GET", "/management/experiences", auth=True),
@@ -214,14 +229,15 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
             "GET",
             f"/management/experiences/{segmented.id}",
             auth=True,
-            tests=[_status(200), _has("uid", "__type", "shortUid", "latestVersion")],
+            tests=[_status(200), _has("uid", "__type", "shortUid", "latestVersion")] if experiences else found,
         ),
-        _request("Get All Versions", "GET", f"/management/experiences/{ab.id}/versions", auth=True),
+        _request("Get All Versions", "GET", f"/management/experiences/{ab.id}/versions", auth=True, tests=found),
         _request(
             "Get Audience(s) of a Variant",
             "GET",
             f"/management/experiences/{segmented.id}/variants/0/audiences",
             auth=True,
+            tests=found,
         ),
         _request("Connections", "GET", "/management/connections", auth=True),
         _request("Decision models", "GET", "/management/decision-models", auth=True),
@@ -292,13 +308,15 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
     items: list[dict[str, Any]] = [{"name": name, "item": reqs} for name, reqs in folders]
     items.append({"name": "Connections (replay the outbound requests)", "item": connections["item"][0]["item"]})
     variables = {
-        "baseUrl": "http://127.0.0.1:8000",
+        "baseUrl": BASE_URL,
         "clientKey": project.client_key,
         "contextId": ctx,
         "browserId": "postman-browser",
         "managementToken": "",
     }
-    variables.update({v["key"]: v["value"] for v in connections["variable"]})
+    # Connections to the service's own address (the demo's sandbox) follow {{baseUrl}} (Postman resolves
+    # variables inside variable values), so setting baseUrl alone points every request at one server.
+    variables.update({v["key"]: _follow_base(v["value"]) for v in connections["variable"]})
     return {
         "info": {
             "name": "personalize",
@@ -310,14 +328,23 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
     }
 
 
+def _follow_base(value: str) -> str:
+    if value == BASE_URL or value.startswith(BASE_URL + "/"):
+        return "{{baseUrl}}" + value[len(BASE_URL) :]
+    return value
+
+
 def environment(runtime: Runtime) -> dict[str, Any]:
-    """The demo environment: where the service runs and the demo's (non-production) credentials."""
-    values = [("baseUrl", "http://127.0.0.1:8000"), ("managementToken", "demo-management-token")]
+    """The environment: where the service runs and its credentials. Only the embedded demo's published,
+    non-production credentials are filled in; for any other config the credential values are left empty
+    (a config's own secrets are never written to a file)."""
+    demo = runtime.source == DEMO_SOURCE
+    values = [("baseUrl", BASE_URL), ("managementToken", DEMO_MANAGEMENT_TOKEN if demo else "")]
     for connection in next(iter(runtime.projects.values())).connections.values():
         if connection.token is not None:
-            values.append((f"{connection.id}_clientSecret", "sandbox-secret"))
+            values.append((f"{connection.id}_clientSecret", DEMO_SANDBOX_SECRET if demo else ""))
     return {
-        "name": "personalize demo",
+        "name": "personalize demo" if demo else "personalize",
         "values": [{"key": k, "value": v, "enabled": True} for k, v in values],
         "_postman_variable_scope": "environment",
     }

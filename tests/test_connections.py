@@ -360,3 +360,23 @@ async def test_the_test_view_redacts_secrets(fresh_upstream: RunningUpstream) ->
     shown = json.dumps(await c.test("o", {}))
     assert CLIENT_SECRET not in shown and "tok-" not in shown.split('"response"')[0]
     assert '"authorization": "Bearer [redacted]"' in shown
+
+
+async def test_faults_never_carry_a_secret_or_a_live_token(fresh_upstream: RunningUpstream) -> None:
+    echo_auth = {**OAUTH, "tokenUrl": "{url}/token-echo"}
+    c = make(fresh_upstream, t={"path": "/secure/x", "auth": echo_auth}, o={"path": "/leak", "auth": OAUTH})
+    outcome = await c.call("t", {}, 5)
+    assert outcome.kind == "token_error"
+    assert CLIENT_SECRET not in outcome.detail and "[redacted]" in outcome.detail
+    assert base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode() not in outcome.detail
+    shown = json.dumps(await c.test("t", {}))
+    assert CLIENT_SECRET not in shown
+    # The upstream echoes the live access token in a header and in its error body.
+    outcome = await c.call("o", {}, 5)
+    assert outcome.kind == "http_5xx"
+    shown = json.dumps(await c.test("o", {}))
+    assert "tok-" not in shown and "abc123" not in shown
+    response = json.loads(shown)["response"]
+    assert response["headers"]["x-seen-authorization"] == "Bearer [redacted]"
+    assert response["headers"]["set-cookie"] == "[redacted]"
+    assert response["body"] == '{"error":"rejected Bearer [redacted]"}'

@@ -51,39 +51,32 @@ def test_every_route_has_a_request() -> None:
 
 
 def test_newman_runs_green_against_the_demo(tmp_path: Path) -> None:
+    """Only baseUrl is set: the connection items derive their addresses from it."""
     proc, base = serve_process("--no-access-log")
     try:
-        # The demo runs on a free port here: point the collection's variables at it.
-        doc = json.loads((POSTMAN / "personalize.postman_collection.json").read_text(encoding="utf-8"))
-        overrides = {
-            "baseUrl": base,
-            "sandbox_recs_baseUrl": f"{base}/sandbox",
-            "sandbox_recs_tokenUrl": f"{base}/sandbox/oauth/token",
-        }
-        for variable in doc["variable"]:
-            variable["value"] = overrides.get(variable["key"], variable["value"])
-        collection = tmp_path / "collection.json"
-        collection.write_text(json.dumps(doc), encoding="utf-8")
+        report = tmp_path / "report.json"
         args = [
             newman(),
             "run",
-            str(collection),
+            str(POSTMAN / "personalize.postman_collection.json"),
             "-e",
             str(POSTMAN / "demo.postman_environment.json"),
-            "--reporters",
-            "cli",
             "--env-var",
             f"baseUrl={base}",
-            "--env-var",
-            f"sandbox_recs_baseUrl={base}/sandbox",
-            "--env-var",
-            f"sandbox_recs_tokenUrl={base}/sandbox/oauth/token",
+            "--reporters",
+            "cli,json",
+            "--reporter-json-export",
+            str(report),
             "--timeout-request",
             "10000",
         ]
         done = subprocess.run(args, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-        assert "failed" in done.stdout
+        stats = json.loads(report.read_text(encoding="utf-8"))["run"]["stats"]
+        doc = json.loads((POSTMAN / "personalize.postman_collection.json").read_text(encoding="utf-8"))
+        assert stats["requests"]["total"] >= len(list(_requests(doc["item"])))  # + token pre-request calls
+        assert stats["requests"]["failed"] == 0
+        assert stats["assertions"]["failed"] == 0 and stats["assertions"]["total"] >= stats["requests"]["total"]
     finally:
         stop(proc)
 
@@ -93,3 +86,33 @@ def test_no_secret_is_committed(name: str) -> None:
     text = (POSTMAN / name).read_text(encoding="utf-8")
     if name.startswith("personalize"):
         assert "demo-management-token" not in text and "sandbox-secret" not in text
+
+
+def test_export_of_a_config_without_experiences_and_with_its_own_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        """
+management: {tokens: ["${env:MY_TOKEN:-prod-management-token}"]}
+projects: [{id: p, clientKey: k}]
+connections:
+  - id: api
+    kind: data
+    baseUrl: https://api.example.test
+    path: /x
+    auth: {type: oauth2_client_credentials, tokenUrl: https://auth.example.test/token, clientId: c,
+           clientSecret: "${env:MY_SECRET:-prod-client-secret}"}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["postman", "export", "--config", str(config), "-o", str(out)]) == 0
+    written = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
+    assert set(written) == {"personalize.postman_collection.json", "demo.postman_environment.json"}
+    for text in written.values():
+        for secret in ("prod-management-token", "prod-client-secret", "demo-management-token", "sandbox-secret"):
+            assert secret not in text
+    env = {v["key"]: v["value"] for v in json.loads(written["demo.postman_environment.json"])["values"]}
+    assert env == {"baseUrl": "http://127.0.0.1:8000", "managementToken": "", "api_clientSecret": ""}
+    doc = json.loads(written["personalize.postman_collection.json"])
+    names = [item["name"] for folder in doc["item"] for item in folder["item"]]
+    assert "Direct API: example" in names and "api" in names

@@ -21,6 +21,7 @@ from connections import (
     Timeouts,
     TokenManager,
     basic_header,
+    secret_forms,
 )
 
 from . import schema
@@ -95,6 +96,7 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
     elif isinstance(auth, schema.OAuth2ClientCredentials):
         secret = auth.client_secret.get_secret_value()
         secrets.append(secret)
+        secrets.append(basic_header(auth.client_id, secret)["Authorization"].split(" ", 1)[1])  # echoed Basic auth
         token = TokenManager(
             token_url=auth.token_url,
             client_id=auth.client_id,
@@ -140,5 +142,5 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         breaker_reset=item.breaker.reset_s,
         outputs=tuple(outputs),
         client_options=client_options,
-        secrets=tuple(s for s in secrets if s),
+        secrets=secret_forms(secrets),
     )

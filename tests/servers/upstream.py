@@ -65,6 +65,21 @@ def build_app(state: UpstreamState) -> Starlette:
             body["expires_in"] = state.expires_in
         return JSONResponse(body)
 
+    async def token_echo(request: Request) -> Response:
+        """A careless provider: its error quotes the credentials it was sent."""
+        form = dict(parse_qsl((await request.body()).decode()))
+        client_id, secret = _client(request, form)
+        header = request.headers.get("authorization", "")
+        return JSONResponse(
+            {"error": "invalid_client", "error_description": f"bad {client_id}:{secret} ({header})"}, 401
+        )
+
+    async def leak(request: Request) -> Response:
+        """An upstream that fails and echoes the request's credentials in its headers and body."""
+        seen = request.headers.get("authorization", "")
+        headers = {"x-seen-authorization": seen, "set-cookie": "session=abc123"}
+        return JSONResponse({"error": f"rejected {seen}"}, 502, headers=headers)
+
     def authorized(request: Request) -> bool:
         header = request.headers.get("authorization", "")
         return header.startswith("Bearer ") and header[7:] in state.tokens
@@ -134,6 +149,8 @@ def build_app(state: UpstreamState) -> Starlette:
     return Starlette(
         routes=[
             Route("/token", token, methods=["POST"]),
+            Route("/token-echo", token_echo, methods=["POST"]),
+            Route("/leak", leak),
             Route("/secure/{user}", secure),
             Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"]),
             Route("/count", count),
