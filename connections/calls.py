@@ -7,6 +7,7 @@ Every fault is an outcome with a kind, never an exception to the caller:
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import random
 import time
 from collections.abc import Callable
@@ -91,7 +92,7 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
             cause = exc.__cause__
             if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, aiohttp.ServerTimeoutError):
                 return _fault("refused", f"cannot connect: {cause}"[:300], ms=_ms(started))
-            return _fault("timeout", f"no complete answer within {seconds * 1000:.0f} ms", ms=_ms(started))
+            return _fault("timeout", _timeout_detail(exc, connection, seconds), ms=_ms(started))
         except httpx.ConnectError as exc:
             return _fault("refused", f"cannot connect: {exc}"[:300], ms=_ms(started))
         except httpx.HTTPError as exc:
@@ -102,6 +103,30 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
             retried = True
             continue
         return classify(connection, status, dict(response.headers), body, started, retried)
+
+
+def _timeout_detail(exc: Exception, connection: Connection, seconds: float) -> str:
+    """Which limit fired: the read or connect timeout (httpx's), or the call's whole time (ours)."""
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no data for {connection.timeouts.read * 1000:.0f} ms (the read timeout)"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"no connection within {connection.timeouts.connect * 1000:.0f} ms (the connect timeout)"
+    return f"no complete answer within {seconds * 1000:.0f} ms (the time left for the call)"
+
+
+def retry_after(headers: dict[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (delta-seconds or an HTTP date), None without one."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
 
 
 def classify(
@@ -138,9 +163,11 @@ async def send_with_retries(
     built: BuiltRequest,
     seconds: float,
     jitter: Callable[[], float] = random.random,
+    wanted: Callable[[], bool] = lambda: True,
 ) -> Attempt:
     """Retry transient faults of idempotent (or declared-safe) calls, backing off exponentially with
-    jitter, while the time left allows."""
+    jitter, while the time left allows and someone still waits for the answer (`wanted`). A 429's
+    `Retry-After` is a floor on the pause: when it does not fit in the time left, no retry."""
     deadline = time.perf_counter() + seconds
     attempts = 0
     while True:
@@ -153,9 +180,15 @@ async def send_with_retries(
             return attempt
         pause = min(connection.retries.max_backoff, connection.retries.backoff * 2 ** (attempts - 1))
         pause *= 0.5 + jitter() / 2
+        if attempt.kind == "http_429":
+            asked = retry_after(attempt.response_headers)
+            if asked is not None:
+                pause = max(pause, asked)
         if time.perf_counter() + pause >= deadline:
             return attempt
         await asyncio.sleep(pause)
+        if not wanted():  # every caller has gone (deadline, disconnect): no one would read a retry
+            return attempt
 
 
 def _ms(started: float) -> float:

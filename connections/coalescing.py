@@ -21,6 +21,7 @@ class Coalescer(Generic[T]):
     def __init__(self, ttl_seconds: float = 0.0, maxsize: int = 10_000) -> None:
         self.cache: TTLCache[Hashable, T] | None = TTLCache(maxsize, ttl_seconds) if ttl_seconds > 0 else None
         self.inflight: dict[Hashable, asyncio.Task[T]] = {}
+        self.waiting: dict[Hashable, int] = {}  # callers awaiting each in-flight call
         self.hits = 0
         self.coalesced = 0
 
@@ -36,7 +37,17 @@ class Coalescer(Generic[T]):
             self.inflight[key] = task
         else:
             self.coalesced += 1
-        return await asyncio.shield(task)
+        self.waiting[key] = self.waiting.get(key, 0) + 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            left = self.waiting.pop(key) - 1
+            if left:
+                self.waiting[key] = left
+
+    def wanted(self, key: Hashable) -> bool:
+        """Whether any caller still awaits the call for `key` (a shared call may stop retrying if not)."""
+        return self.waiting.get(key, 0) > 0
 
     async def _lead(self, key: Hashable, call: Callable[[], Awaitable[T]], cacheable: Callable[[T], bool]) -> T:
         try:

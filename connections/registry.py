@@ -143,7 +143,9 @@ class Connections:
 
         async def shared() -> Attempt:
             # The shared call is bounded by the connection's own total timeout, not by one caller's.
-            return await send_with_retries(client, connection, built, connection.timeouts.total)
+            return await send_with_retries(
+                client, connection, built, connection.timeouts.total, wanted=lambda: state.coalescer.wanted(built.key)
+            )
 
         try:
             async with asyncio.timeout(limit):

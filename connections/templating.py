@@ -1,10 +1,13 @@
 """Request templates whose `${name}` placeholders can never change where a request goes or how it parses.
 
 Each placeholder value is encoded for the component it lands in:
-  path     percent-encoded with nothing kept, dots included: no `/`, `?`, `#` or `..` can get through,
-           so a value can never add a segment, a query or a fragment, nor climb the path;
+  path     percent-encoded with nothing kept but the unreserved characters (letters, digits, `-._~`): no
+           `/`, `?` or `#` can get through, so a value can never add a segment, a query or a fragment; a
+           value that is exactly `.` or `..` is refused (requests.build), the only way a dot could climb.
+           Dots inside a value travel as dots: `%2E` is decoded back by every HTTP client and server.
   query    a value of a parameter whose name the config fixes (encoded by the client): no new parameter;
-  headers  text, refused when it holds CR, LF or NUL: no new header line;
+  headers  text, refused when it holds CR, LF or NUL (no new header line) or a character outside ASCII
+           (httpx sends header values as ASCII and raised on anything else);
   body     JSON: a whole-string placeholder inserts the typed value, an embedded one inserts text, and the
            body is serialized as JSON, never spliced; form bodies are encoded by the client.
 """
@@ -74,12 +77,15 @@ class TextTemplate:
 
 
 def encode_path_value(text: str) -> str:
-    return quote(text, safe="").replace(".", "%2E")
+    return quote(text, safe="")
 
 
 def encode_header_value(text: str) -> str:
     if any(c in text for c in "\r\n\x00"):
         raise TemplateInputError("a header value may not hold CR, LF or NUL")
+    if not text.isascii():
+        first = next(c for c in text if not c.isascii())
+        raise TemplateInputError(f"a header value may hold only ASCII characters, not {first!r}")
     return text
 
 

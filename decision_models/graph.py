@@ -19,6 +19,10 @@ from .nodes import NO_DEFAULT, Node, NodeError
 # A connection or plugin node stops this long before the model's deadline, so its default and the nodes
 # after it still fit in the time left.
 RESERVE_SECONDS = 0.002
+# Nodes bound themselves (a port its call, a plugin its thread). The graph only guards against one that
+# does not stop: this long after the deadline, a node still running is settled with its default. No other
+# timer races the nodes' own (a shared deadline once lost a node's default to the experience fallback).
+GUARD_SECONDS = 0.05
 COMPATIBLE = {("integer", "number")}
 
 
@@ -72,13 +76,14 @@ class ModelGraph:
     async def run(
         self,
         inputs: Mapping[str, Any],
-        seconds: float | None,
+        deadline: float | None,
         connections: Any = None,
         clock: Callable[[], float] = time.perf_counter,
         detailed: bool = True,
     ) -> GraphRun:
-        """Run every node; `seconds` bounds the whole run (None: unbounded). Without `detailed`, a graph of
-        sync nodes skips the per-node results and timings that only a trace reads (the request hot path)."""
+        """Run every node; `deadline` (a time on `clock`; None: unbounded) bounds the async nodes. Without
+        `detailed`, a graph of sync nodes skips the per-node results and timings that only a trace reads
+        (the request hot path)."""
         context: dict[str, Any] = dict(inputs)
         if not self.has_async and not detailed:
             return self._run_fast(context)
@@ -101,7 +106,7 @@ class ModelGraph:
                 context[node.id] = value
             run.outputs = self._outputs(context)
             return run
-        await self._run_concurrently(context, results, run, seconds, connections, clock)
+        await self._run_concurrently(context, results, run, deadline, connections, clock)
         return run
 
     def _run_fast(self, context: dict[str, Any]) -> GraphRun:
@@ -120,14 +125,13 @@ class ModelGraph:
         context: dict[str, Any],
         results: dict[str, NodeResult],
         run: GraphRun,
-        seconds: float | None,
+        deadline: float | None,
         connections: Any,
         clock: Callable[[], float],
     ) -> None:
         """Dataflow: sync nodes run inline as soon as their inputs are ready; async nodes too when only
         one is ready, and as concurrent tasks when several are (tasks cost ~10 us each, so a graph with
         one connection node, e.g. a cache hit, runs without any)."""
-        deadline = None if seconds is None else clock() + seconds
         done: set[str] = set()
         running: dict[asyncio.Task[Any], tuple[Node, float]] = {}
 
@@ -136,6 +140,13 @@ class ModelGraph:
             result.ms, result.ran, result.value = (clock() - started) * 1000, True, value
             context[node.id] = value
             done.add(node.id)
+
+        def guard() -> float | None:
+            return None if deadline is None else max(0.0, deadline + GUARD_SECONDS - clock())
+
+        def overran(node: Node) -> Any:
+            error = NodeError("timeout", "still running after the deadline")
+            return self._settle(node, results[node.id], error)
 
         async def call(node: Node) -> Any:
             left = 3600.0 if deadline is None else deadline - clock() - RESERVE_SECONDS
@@ -147,39 +158,46 @@ class ModelGraph:
                 return self._settle(node, results[node.id], error)
 
         try:
-            async with asyncio.timeout(seconds):
-                while len(done) < len(self.nodes):
-                    busy = done | {node.id for node, _ in running.values()}
-                    ready = [n for n in self.nodes if n.id not in busy and all(d in done for d in n.deps)]
-                    progressed = False
-                    for node in ready:
-                        if not node.is_async:
-                            started = clock()
-                            try:
-                                value, results[node.id].detail = node.compute_explained(context)
-                            except NodeError as error:
-                                value = self._settle(node, results[node.id], error)
-                            finish(node, value, started)
-                            progressed = True
-                    if progressed:
-                        continue
-                    waiting = [n for n in ready if n.is_async]
-                    if len(waiting) == 1 and not running:
+            while len(done) < len(self.nodes):
+                busy = done | {node.id for node, _ in running.values()}
+                ready = [n for n in self.nodes if n.id not in busy and all(d in done for d in n.deps)]
+                progressed = False
+                for node in ready:
+                    if not node.is_async:
                         started = clock()
-                        finish(waiting[0], await call(waiting[0]), started)
-                        continue
-                    for node in waiting:
-                        running[asyncio.ensure_future(call(node))] = (node, clock())
-                    finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    for task in finished:
-                        node, started = running.pop(task)
-                        finish(node, task.result(), started)
+                        try:
+                            value, results[node.id].detail = node.compute_explained(context)
+                        except NodeError as error:
+                            value = self._settle(node, results[node.id], error)
+                        finish(node, value, started)
+                        progressed = True
+                if progressed:
+                    continue
+                waiting = [n for n in ready if n.is_async]
+                if len(waiting) == 1 and not running:
+                    node, started = waiting[0], clock()
+                    try:
+                        async with asyncio.timeout(guard()):  # the outermost timer of this task: it always wins
+                            value = await call(node)
+                    except TimeoutError:
+                        value = overran(node)
+                    finish(node, value, started)
+                    continue
+                for node in waiting:
+                    running[asyncio.ensure_future(call(node))] = (node, clock())
+                finished, _ = await asyncio.wait(running, timeout=guard(), return_when=asyncio.FIRST_COMPLETED)
+                if not finished:  # the guard: every node still running yields its default, or the run fails
+                    for task, (node, started) in list(running.items()):
+                        task.cancel()
+                        del running[task]
+                        finish(node, overran(node), started)
+                    continue
+                for task in finished:
+                    node, started = running.pop(task)
+                    finish(node, task.result(), started)
         except NodeError as error:
             failed = next(r for r in results.values() if r.error is not None and not r.used_default)
             run.failure = f"node '{failed.id}' failed: {error}"
-        except TimeoutError:
-            pending = [node.id for node, _ in running.values()]
-            run.failure = f"deadline reached while {', '.join(pending)} ran" if pending else "deadline reached"
         finally:
             for task in running:
                 task.cancel()

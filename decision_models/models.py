@@ -67,6 +67,7 @@ class ModelRun:
                     "kind": n.kind,
                     "ms": round(n.ms, 3),
                     "error": n.error,
+                    "errorKind": n.error_kind,
                     "usedDefault": n.used_default,
                     "output": n.value,
                     **(n.detail or {}),
@@ -79,11 +80,19 @@ class ModelRun:
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
+    """What a model run needs beyond its inputs. `seconds` is the time the run may take from now; it is
+    fixed once as an absolute `deadline` on `clock`, which every model and node of the run shares."""
+
     visitor_key: str | None
     seconds: float | None
     connections: ConnectionPort | None = None
     random_key: Callable[[], str] = field(default=lambda: "anonymous")
     detailed: bool = True  # per-node results and timings, for traces; the request hot path turns it off
+    clock: Callable[[], float] = time.perf_counter
+    deadline: float | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deadline", None if self.seconds is None else self.clock() + self.seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +124,7 @@ class GraphModel:
         token = run_logged(logs) if variant.graph.has_async else None  # only plugins can log
         try:
             graph_run: GraphRun = await variant.graph.run(
-                inputs, context.seconds, context.connections, detailed=context.detailed
+                inputs, context.deadline, context.connections, clock=context.clock, detailed=context.detailed
             )
         finally:
             if token is not None:

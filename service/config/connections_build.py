@@ -63,9 +63,11 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         report(".path", "starts with /")
     if not _SAFE_PATH.match(literal):
         report(".path", "its fixed parts hold characters that need encoding; encode them in the config")
-    for name in item.headers:
+    for name, value in item.headers.items():
         if not _HEADER_NAME.match(name):
             report(f".headers.{name}", "is not a valid header name")
+        elif not value.isascii():
+            report(f".headers.{name}", "holds characters outside ASCII, which HTTP header values cannot carry")
     form = None
     body = None
     if item.body is not None:

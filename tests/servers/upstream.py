@@ -140,7 +140,15 @@ def build_app(state: UpstreamState) -> Starlette:
 
         return StreamingResponse(chunks(), media_type="application/json")
 
+    async def busy(request: Request) -> Response:
+        """429 with a Retry-After of `after` seconds (counted under the key "busy")."""
+        state.hits["busy"] = state.hits.get("busy", 0) + 1
+        return JSONResponse(
+            {"error": "slow down"}, 429, headers={"Retry-After": request.query_params.get("after", "1")}
+        )
+
     async def flaky(request: Request) -> Response:
+        state.hits["flaky"] = state.hits.get("flaky", 0) + 1
         if state.flaky_failures > 0:
             state.flaky_failures -= 1
             return JSONResponse({"error": "try again"}, 503)
@@ -160,6 +168,7 @@ def build_app(state: UpstreamState) -> Starlette:
             Route("/drip", drip),
             Route("/big", big),
             Route("/flaky", flaky, methods=["GET", "POST"]),
+            Route("/busy", busy),
         ]
     )
 
