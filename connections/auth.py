@@ -97,6 +97,11 @@ class TokenManager:
         assert self._refresh is not None
         return await asyncio.shield(self._refresh)
 
+    async def settled(self) -> None:
+        """Wait for a token fetch in flight, if any, to end (a background refresh; tests and shutdown)."""
+        if self._refresh is not None:
+            await asyncio.gather(asyncio.shield(self._refresh), return_exceptions=True)
+
     def invalidate(self, token: str) -> None:
         """The upstream said 401 to `token`: forget it, unless a newer one already replaced it."""
         if self.token == token:

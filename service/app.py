@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -29,11 +30,14 @@ from .metrics import Metrics
 from .models_api import ModelsApi
 from .observability import Observability
 from .openapi import build_openapi
-from .reloading import Reloader, install_sighup, watching
+from .reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .responses import JsonBytes
 from .runtime import Runtime, RuntimeRef
 from .sandbox import Sandbox
 from .sitecore import InteractiveApi
+
+# uvicorn configures this logger (stderr, its format): operational events of the server go there.
+_server_log = logging.getLogger("uvicorn.error")
 
 Handler = Callable[[Scope, Receive], Awaitable[Response]]
 
@@ -79,10 +83,22 @@ def create_app(
 ) -> Starlette:
     """The service for one compiled config (reloaded from the same source, with `env` or the process's)."""
     ref = RuntimeRef(runtime)
-    reloader = Reloader(ref, None if runtime.source == DEMO_SOURCE else runtime.source, env)
-    management = ManagementApi(ref, reloader)
     metrics = metrics or Metrics()
     access_log = access_log or AccessLog(enabled=False)
+    log = access_log
+
+    def report_reload(outcome: ReloadOutcome) -> None:
+        """Every reload, whatever triggered it (API, SIGHUP, file change), in the log and on stderr."""
+        body = outcome.body()
+        log.write({"event": "config_reload", **body})
+        errors = "; ".join(f"{e['file']}: {e['path']}: {e['message']}" for e in body["errors"])
+        if outcome.ok:
+            _server_log.info("config %s reloaded (%s, %.0f ms)", body["config"], outcome.trigger, outcome.ms)
+        else:
+            _server_log.warning("config %s rejected (%s): %s", body["config"], outcome.trigger, errors)
+
+    reloader = Reloader(ref, None if runtime.source == DEMO_SOURCE else runtime.source, env, report_reload)
+    management = ManagementApi(ref, reloader)
     interactive = InteractiveApi(ref, metrics)
     browser = BrowserApi(ref)
     models = ModelsApi(ref)
@@ -161,6 +177,7 @@ def create_app(
         install_sighup(reloader)
         watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
         yield
+        access_log.flush()  # uvicorn's shutdown runs this; an atexit hook did not run on SIGTERM
         if watcher is not None:
             watcher.cancel()
         current = ref().connections

@@ -62,19 +62,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["PERSONALIZE_CONFIG"] = args.config or ""
     os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
     os.environ["PERSONALIZE_WATCH"] = "1" if args.watch else "0"
+    # Read by service.http_protocol in each worker.
+    os.environ["PERSONALIZE_HEADER_TIMEOUT"] = str(args.header_timeout)
+    os.environ["PERSONALIZE_MAX_HEADER_BYTES"] = str(args.max_header_bytes)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several processes: each writes its metrics here and /metrics merges them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalize-metrics-")
-    uvicorn.run(
-        "service.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        log_level="info",
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,
+        "log_level": "info",
+        "server_header": False,
+        "http": "service.http_server:GuardedHttpToolsProtocol",
+        "timeout_keep_alive": args.keep_alive_timeout,
+        "timeout_graceful_shutdown": args.shutdown_timeout,
+    }
+    if args.workers > 1:  # uvicorn's supervisor; each worker drains on SIGTERM as below
+        uvicorn.run("service.app:app_from_env", workers=args.workers, **options)
+        return 0
+    from .http_server import DrainingServer
+
+    server = DrainingServer(uvicorn.Config("service.app:app_from_env", **options))
+    server.run()
+    return 0 if server.started else 3
     return 0
 
 
@@ -284,6 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-access-log", action="store_true", help="do not write JSON access-log lines")
     serve.add_argument("--watch", action="store_true", help="reload when a config file changes (also: SIGHUP)")
+    serve.add_argument(
+        "--header-timeout", type=float, default=10.0, help="seconds for a request's head to arrive (default 10)"
+    )
+    serve.add_argument("--max-header-bytes", type=int, default=32768, help="largest request head (default 32768)")
+    serve.add_argument(
+        "--keep-alive-timeout", type=float, default=5.0, help="seconds an idle keep-alive connection stays open"
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        help="on SIGTERM, seconds in-flight requests get to finish before their connections close (default 10)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     validate = sub.add_parser("validate", help="check a config; print every error with its file and path")

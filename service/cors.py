@@ -5,6 +5,10 @@ the request resolves to (its clientKey or context id), which is only known once 
 the body, so handlers name the project in `scope["state"]["project"]` and the response headers are
 decided when the response starts. A preflight carries no body: it is checked against the project named
 by `sitecoreContextId` in the query when there is one, else against every project's origins.
+
+The endpoints that take a management token (management reads and reload, explain, the test endpoints)
+are not the projects' to open: only `management.allowedOrigins` grants them CORS, and it is empty by
+default, so a project allowing "*" for its SDK traffic never makes management readable cross-origin.
 """
 
 from __future__ import annotations
@@ -24,6 +28,19 @@ DEFAULT_ALLOWED_HEADERS = (
 )
 
 
+MANAGEMENT_PATHS = ("/management", "/v2/callFlows/explain", "/v2/testDecisionModel", "/v2/connections/testConnection")
+
+
+def is_management(scope: Scope) -> bool:
+    return str(scope["path"]).startswith(MANAGEMENT_PATHS)
+
+
+def _allowed(scope: Scope, origin: str, project: Project | None, runtime: Runtime) -> bool:
+    if is_management(scope):
+        return origin in runtime.management_origins
+    return project.allows_origin(origin) if project is not None else runtime.any_origin_allowed(origin)
+
+
 def request_origin(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"origin":
@@ -40,8 +57,7 @@ def preflight_response(scope: Scope, origin: str, runtime: Runtime) -> tuple[Mes
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     context_id = (query.get("sitecoreContextId") or [""])[0]
     project = runtime.by_context_id.get(context_id) if context_id else None
-    allowed = project.allows_origin(origin) if project is not None else runtime.any_origin_allowed(origin)
-    if not allowed:
+    if not _allowed(scope, origin, project, runtime):
         body = orjson.dumps(
             {
                 "status": 403,
@@ -71,10 +87,10 @@ def preflight_response(scope: Scope, origin: str, runtime: Runtime) -> tuple[Mes
     return start, {"type": "http.response.body", "body": b""}
 
 
-def response_headers(origin: str, project: Project | None, runtime: Runtime) -> list[tuple[bytes, bytes]]:
-    """CORS headers for an actual response: allowed when the resolved project (else any project) allows it."""
-    allowed = project.allows_origin(origin) if project is not None else runtime.any_origin_allowed(origin)
-    if not allowed:
+def response_headers(scope: Scope, origin: str, project: Project | None, runtime: Runtime) -> list[tuple[bytes, bytes]]:
+    """CORS headers for an actual response: allowed when the resolved project (else any project) allows it,
+    or for a management endpoint when management.allowedOrigins names the origin."""
+    if not _allowed(scope, origin, project, runtime):
         return [(b"vary", b"Origin")]
     return [
         (b"vary", b"Origin"),

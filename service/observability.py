@@ -63,7 +63,7 @@ class Observability:
                 status = message["status"]
                 headers = [*message.get("headers", ()), id_header]
                 if origin is not None:
-                    headers += cors.response_headers(origin, state.get("project"), self.runtime())
+                    headers += cors.response_headers(scope, origin, state.get("project"), self.runtime())
                 message["headers"] = headers
             await send(message)
 

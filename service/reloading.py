@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,26 @@ class ReloadOutcome:
 
 
 class Reloader:
-    def __init__(self, ref: RuntimeRef, path: str | None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        ref: RuntimeRef,
+        path: str | None,
+        env: Mapping[str, str] | None = None,
+        report: Callable[[ReloadOutcome], None] = lambda outcome: None,
+    ) -> None:
         self.ref = ref
         self.path = path
         self.env = env
+        self.report = report  # every outcome, whatever triggered it (the app logs them)
         self.lock = asyncio.Lock()
         self.reloads = 0
 
     async def reload(self, trigger: str) -> ReloadOutcome:
+        outcome = await self._reload(trigger)
+        self.report(outcome)
+        return outcome
+
+    async def _reload(self, trigger: str) -> ReloadOutcome:
         started = time.perf_counter()
         source = self.path or "(embedded demo)"
         async with self.lock:

@@ -43,6 +43,8 @@ class Runtime:
     management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
     connections: Connections | None = None  # every outbound call of this config's connections
     sandbox_secret: str | None = field(default=None, repr=False)  # set: mount the demo's sandbox API
+    body_timeout: float = 10.0  # seconds for a request body to arrive in full
+    management_origins: frozenset[str] = frozenset()  # CORS for the management-token endpoints
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

@@ -52,7 +52,7 @@ class InteractiveApi:
         state = scope["state"]
         started: float = state.get("started", time.perf_counter())
         incoming = Incoming(scope)
-        raw = await read_body(receive, incoming, runtime.max_body_bytes)
+        raw = await read_body(receive, incoming, runtime.max_body_bytes, runtime.body_timeout)
         try:
             body = parse_body(raw)
         except BodyError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,9 +22,13 @@ async def sleeps_past_deadline(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"late": True}
 
 
+SYNC_DONE = threading.Event()  # set when the sync sleeper's thread has finished
+
+
 def sync_sleeps_past_deadline(inputs: Mapping[str, Any]) -> dict[str, Any]:
     time.sleep(0.5)
     FINISHED.append("sync")
+    SYNC_DONE.set()
     return {"late": True}
 
 

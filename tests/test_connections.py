@@ -118,7 +118,7 @@ async def test_token_expiry_refresh_and_default_lifetime(fresh_upstream: Running
     assert fresh_upstream.state.issued == 1
     now[0] += 35  # inside 2 x leeway of expiry: served, and refreshed ahead in the background
     assert (await c.call("recs", {}, 1.0)).ok
-    await asyncio.sleep(0.2)
+    await token.settled()  # the background refresh, awaited rather than slept for
     assert fresh_upstream.state.issued == 2
     now[0] += 200  # long expired: a new token before the call
     assert (await c.call("recs", {}, 1.0)).ok
@@ -179,7 +179,8 @@ async def test_a_cancelled_caller_does_not_poison_the_others(fresh_upstream: Run
         },
     )
     leader = asyncio.ensure_future(c.call("counted", {"key": "k"}, 2.0))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one step of the loop: the leader registers its shared call before its first await
+    assert c.state["counted"].coalescer.inflight
     followers = [asyncio.ensure_future(c.call("counted", {"key": "k"}, 2.0)) for _ in range(5)]
     impatient = await c.call("counted", {"key": "k"}, 0.05)  # times out alone
     assert impatient.kind == "timeout"

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
+import pytest
+
+from service.app import create_app
+from service.config import load_runtime
+from service.metrics import Metrics
+from tests.conftest import MANAGEMENT_TOKEN, app_client
+
+TOKEN = {"Authorization": f"Bearer {MANAGEMENT_TOKEN}"}
 
 BODY = {"clientKey": "abBah8aelipaPeebae7roox2tiexoSee", "friendlyId": "home_banner"}
 PREFLIGHT = {
@@ -63,3 +74,37 @@ async def test_wildcard_demo_allows_any_origin(client: httpx.AsyncClient) -> Non
 async def test_no_origin_no_cors_headers(client: httpx.AsyncClient) -> None:
     r = await client.post("/v2/callFlows", json={"clientKey": "demo", "friendlyId": "home_banner"})
     assert "access-control-allow-origin" not in r.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/management/experiences"),
+        ("GET", "/management/connections"),
+        ("POST", "/management/reload"),
+        ("POST", "/v2/callFlows/explain"),
+        ("POST", "/v2/testDecisionModel"),
+        ("POST", "/v2/connections/testConnection"),
+    ],
+)
+async def test_a_project_wildcard_never_opens_management(client: httpx.AsyncClient, method: str, path: str) -> None:
+    origin = {"Origin": "https://evil.example"}
+    r = await client.request(method, path, headers={**origin, **TOKEN}, json={})
+    assert "access-control-allow-origin" not in r.headers
+    r = await client.options(path, headers={**origin, **PREFLIGHT, "Access-Control-Request-Method": method})
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+
+
+async def test_management_origins_are_granted_explicitly(write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        """
+        management: {tokens: [t], allowedOrigins: ["https://admin.example"]}
+        projects: [{id: p, clientKey: k, allowedOrigins: ["*"]}]
+        """
+    )
+    async with app_client(create_app(load_runtime(path, env={}), Metrics())) as c:
+        admin = {"Origin": "https://admin.example", "Authorization": "Bearer t"}
+        r = await c.get("/management/experiences", headers=admin)
+        assert (r.status_code, r.headers["access-control-allow-origin"]) == (200, "https://admin.example")
+        r = await c.get("/management/experiences", headers={**admin, "Origin": "https://other.example"})
+        assert "access-control-allow-origin" not in r.headers

@@ -200,10 +200,11 @@ async def test_async_step_past_the_deadline_returns_fallback(catalog: Catalog) -
 
 async def test_sync_step_past_the_deadline_returns_fallback(catalog: Catalog) -> None:
     plugins.FINISHED.clear()
+    plugins.SYNC_DONE.clear()
     outcome, body, _ = await run(catalog, friendly_id="uses_slow_sync")
     assert (outcome, body) == (Outcome.FALLBACK, {"v": "fallback"})
     assert "sync" not in plugins.FINISHED
-    await asyncio.sleep(0.6)  # let the worker thread finish before the loop closes
+    assert await asyncio.to_thread(plugins.SYNC_DONE.wait, 10)  # the worker thread ends before the loop closes
 
 
 async def test_client_timeout_tightens_the_deadline(catalog: Catalog) -> None:

@@ -151,6 +151,7 @@ async def test_reload_good_bad_and_under_traffic(tmp_path: Path) -> None:
         path.write_text(textwrap.dedent(CONFIG).replace("VERSION", "2"), encoding="utf-8")
         stop = False
         seen: list[int] = []
+        flowing, switched = asyncio.Event(), asyncio.Event()
 
         async def traffic() -> None:
             deadline = time.monotonic() + 20  # bounded, whatever happens
@@ -158,12 +159,16 @@ async def test_reload_good_bad_and_under_traffic(tmp_path: Path) -> None:
                 r = await client.post("/v2/callFlows", json=body)
                 assert r.status_code == 200  # no request fails during a reload
                 seen.append(r.json()["version"])
+                if len(seen) >= 8:
+                    flowing.set()
+                if seen[-1] == 2 and seen.count(2) >= 8:
+                    switched.set()
                 await asyncio.sleep(0)  # an in-process request need not yield: let the reload run
 
         runners = [asyncio.ensure_future(traffic()) for _ in range(4)]
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(flowing.wait(), 20)  # traffic is flowing on the first config
         r = await client.post("/management/reload", headers=auth)
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(switched.wait(), 20)  # ...and then on the new one
         stop = True
         await asyncio.gather(*runners)
         assert (r.status_code, r.json()["status"]) == (200, "reloaded")
@@ -224,3 +229,6 @@ def test_a_served_config_reloads_on_sighup_or_file_change(tmp_path: Path, how: s
         assert proc.poll() is None
     finally:
         stop(proc)
+    _, err = proc.communicate(timeout=10)
+    trigger = "SIGHUP" if how == "sighup" else "file change"
+    assert f"config {path} reloaded ({trigger},".encode() in err  # every reload is logged, whatever triggered it

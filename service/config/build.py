@@ -248,7 +248,9 @@ class _Builder:
             by_context_id={c: p for p in built.values() for c in p.context_ids},
             default_deadline_ms=settings.default_deadline_ms,
             max_body_bytes=settings.max_body_bytes,
+            body_timeout=settings.body_timeout_ms / 1000,
             source=source,
+            management_origins=frozenset(self.loaded.management.allowed_origins),
             management_tokens=tuple(
                 t.get_secret_value().encode() for t in self.loaded.management.tokens if t.get_secret_value()
             ),

@@ -24,6 +24,9 @@ class _Model(BaseModel):
 class Settings(_Model):
     default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
+    body_timeout_ms: int = Field(
+        10_000, ge=100, le=300_000, description="A body that has not fully arrived by then gets 408."
+    )
     sandbox: bool = Field(False, description="Mount the demo's offline sandbox API under /sandbox.")
     sandbox_client_secret: SecretStr = Field(SecretStr("sandbox-secret"), description="The sandbox's client secret.")
 
@@ -32,6 +35,11 @@ class Management(_Model):
     tokens: list[SecretStr] = Field(
         default_factory=list,
         description="Bearer tokens for preview, explain and management calls; reference them as ${env:NAME}.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins that may call the management-token endpoints cross-origin (none by default; "
+        "projects' allowedOrigins never apply to them).",
     )
 
 

@@ -1,0 +1,125 @@
+"""The HTTP server: uvicorn, with the limits its httptools protocol lacks and a SIGTERM that exits 0.
+
+GuardedHttpToolsProtocol adds a deadline for a request's head and a head size limit:
+
+uvicorn (0.54, httptools) closes a connection only when it idles between two requests (keep-alive
+timeout). A client that connects and sends nothing, or trickles a header a byte at a time, held a
+connection forever (0 of 200 such connections closed in 20 s), and a 64 MB header was read whole. Here:
+- a request's head (request line and headers) must be complete within `PERSONALIZE_HEADER_TIMEOUT`
+  seconds (default 10) of the connection opening or of the previous response: else 408 and close;
+  trickling bytes does not extend it;
+- a head larger than `PERSONALIZE_MAX_HEADER_BYTES` (default 32768, as nginx's large buffers) is 431
+  and close, and is never buffered beyond that.
+The body has its own deadline in the application (settings.bodyTimeoutMs), which knows the route.
+
+DrainingServer: uvicorn drains on SIGTERM (in-flight requests finish within `timeout_graceful_shutdown`,
+then the lifespan shutdown flushes the access log) and then raises the signal again, so the process dies
+of SIGTERM (exit status -15 / 143). A drained shutdown is a clean exit here: status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from types import FrameType
+from typing import Any
+
+import orjson
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+HEADER_TIMEOUT = float(os.environ.get("PERSONALIZE_HEADER_TIMEOUT", "10"))
+MAX_HEADER_BYTES = int(os.environ.get("PERSONALIZE_MAX_HEADER_BYTES", "32768"))
+LINGER_SECONDS = 2.0
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes: int | None = 0  # bytes of the current head so far; None once it is complete
+        self._discarding = False  # refused: what the client still sends is read and dropped until it closes
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEADER_BYTES:
+                self._refuse(431, "request header fields too large")
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_bytes is None:  # a pipelined request: its head counts from here
+            self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._stop_head_timer()
+        self._head_bytes = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def _await_head(self) -> None:
+        self._stop_head_timer()
+        self._head_bytes = 0
+        self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_overdue)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_overdue(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes:  # part of a request arrived: tell the client why
+            self._refuse(408, "the request head did not arrive in time")
+        else:  # an idle connection: close it quietly, as for keep-alive
+            self.transport.close()
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._stop_head_timer()
+        if self.transport.is_closing():
+            return
+        body = orjson.dumps({"status": status, "message": message})
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[status],
+                    b"content-type: application/json\r\n",
+                    b"content-length: " + str(len(body)).encode() + b"\r\n",
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+        )
+        # A lingering close, as nginx does: closing with unread input makes the kernel send a reset, which
+        # can destroy the answer before the client reads it. Send FIN after the answer, read and drop what
+        # still arrives, and close when the client does or after LINGER_SECONDS.
+        self._discarding = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._head_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+class DrainingServer(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:  # drained, not killed: do not die of the signal after the shutdown
+            self._captured_signals.remove(sig)
