@@ -24,7 +24,7 @@ from .access_log import AccessLog
 from .browser import BrowserApi
 from .config import DEMO_SOURCE, load_runtime
 from .connections_api import ConnectionsApi
-from .errors import ApiError, sitecore_error
+from .errors import ApiError, is_stream_path, sitecore_error, stream_error
 from .management import ManagementApi
 from .metrics import Metrics
 from .models_api import ModelsApi
@@ -124,8 +124,10 @@ def create_app(
         _route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, "POST"),
         _route("/v2/callFlows/{flow_ref}", interactive.call_flows, "POST"),
         _route("/v1/events/v1.2/browser/create.json", browser.create, "GET"),
+        _route("/events/v1.2/browser/create.json", browser.create, "GET"),  # Cloud SDK 0.1.x
         _route("/v1.2/browser/create.json", browser.create, "GET"),
         _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
+        _route("/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),  # Engage getGuestId
         _route("/v2/testDecisionModel", models.test_decision_model, "POST"),
         _route("/v2/connections/testConnection", connections_api.test_connection, "POST"),
         *(
@@ -163,7 +165,10 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (exc.headers or {}).items()]
-        return sitecore_error(ApiError(exc.status_code, exc.detail or "error"), headers)
+        error = ApiError(exc.status_code, exc.detail or "error")
+        if is_stream_path(request.url.path):  # Engage reads `error_msg` from these, even on a 404
+            return stream_error(error, headers)
+        return sitecore_error(error, headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         # A bug, never something the client sent; the detail stays in the server log.

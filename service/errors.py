@@ -49,6 +49,15 @@ def sitecore_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = 
     return JsonBytes(sitecore_error_body(error.status, error.developer_message, error.field), error.status, headers)
 
 
-def stream_error(error: ApiError) -> JsonBytes:
+def stream_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
     """Browser and stream endpoints' error body: `{error_msg, moreInfo}`."""
-    return JsonBytes(orjson.dumps({"error_msg": error.developer_message, "moreInfo": MORE_INFO}), error.status)
+    body = orjson.dumps({"error_msg": error.developer_message, "moreInfo": MORE_INFO})
+    return JsonBytes(body, error.status, headers)
+
+
+_STREAM_PREFIXES = ("/v1.2/", "/events/", "/v1/events/")
+
+
+def is_stream_path(path: str) -> bool:
+    """The browser and event (stream) paths, whose clients read errors as `{error_msg}`."""
+    return path.startswith(_STREAM_PREFIXES)

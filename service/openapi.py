@@ -131,6 +131,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         query=(("sitecoreContextId", "Edge context id"), ("client_key", "Client key (direct API)")),
         extra_status=(401,),
     ),
+    ("get", "/events/v1.2/browser/create.json"): Operation(
+        "A new browser id and its guest ref (Cloud SDK 0.1.x path)",
+        "Browser identity",
+        error=StreamError,
+        query=(("sitecoreContextId", "Edge context id"), ("client_key", "Client key (direct API)")),
+        extra_status=(401,),
+    ),
+    ("get", "/v1.2/browser/{browser_id}/show.json"): Operation(
+        "The guest ref of a browser id (Engage getGuestId)",
+        "Browser identity",
+        error=StreamError,
+        query=(("client_key", "Client key"), ("api_token", "Ignored (Engage sends it)")),
+        extra_status=(400, 401),
+    ),
     ("get", "/v1.2/browser/create.json"): Operation(
         "A new browser id and its guest ref (direct API)",
         "Browser identity",

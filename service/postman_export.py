@@ -196,6 +196,18 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
             "/v1/events/v1.2/browser/{{browserId}}/show.json?sitecoreContextId={{contextId}}",
             tests=[_status(200), _has("customer")],
         ),
+        _request(
+            "Create a browser id (Cloud SDK 0.1.x path)",
+            "GET",
+            "/events/v1.2/browser/create.json?sitecoreContextId={{contextId}}&client_key=",
+            tests=[_status(200), _has("ref", "customer_ref")],
+        ),
+        _request(
+            "Show a browser's guest (Engage getGuestId)",
+            "GET",
+            "/v1.2/browser/{{browserId}}/show.json?client_key={{clientKey}}&api_token=postman",
+            tests=[_status(200), _has("customer")],
+        ),
     ]
     tools = []
     if model is not None:

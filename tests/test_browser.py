@@ -6,6 +6,7 @@ import hashlib
 import uuid
 
 import httpx
+import pytest
 
 from service.browser import guest_ref
 
@@ -57,3 +58,25 @@ async def test_errors_use_the_stream_error_shape(client: httpx.AsyncClient) -> N
     assert r.json() == {"error_msg": "unknown sitecoreContextId", "moreInfo": "README.md#errors"}
     r = await client.get("/v1/events/v1.2/browser/bad%20id!/show.json?sitecoreContextId=demo")
     assert r.status_code == 400 and "browserId" in r.json()["error_msg"]
+
+
+async def test_cloud_sdk_01_bootstrap_path(client: httpx.AsyncClient) -> None:
+    """Cloud SDK 0.1.x `init` calls create.json without the /v1 prefix; a 404 there made init throw."""
+    r = await client.get("/events/v1.2/browser/create.json?sitecoreContextId=demo&client_key=")
+    assert r.status_code == 200 and r.json()["status"] == "OK" and r.json()["ref"]
+
+
+async def test_engage_get_guest_id_path(client: httpx.AsyncClient) -> None:
+    """Engage's getGuestId: GET /v1.2/browser/{id}/show.json?client_key=…&api_token=…"""
+    r = await client.get("/v1.2/browser/B-1/show.json?client_key=demo&api_token=demo")
+    assert r.json() == {"customer": {"ref": guest_ref("demo", "B-1")}}
+    r = await client.get("/v1.2/browser/B-1/show.json?client_key=nope&api_token=x")
+    assert r.status_code == 401 and "unknown clientKey" in r.json()["error_msg"]
+
+
+@pytest.mark.parametrize("path", ["/v1.2/browser/nope.json", "/events/v1.2/nothing", "/v1/events/v1.2/browser/x"])
+async def test_browser_and_event_404s_carry_error_msg(client: httpx.AsyncClient, path: str) -> None:
+    r = await client.get(path)
+    assert r.status_code == 404
+    assert set(r.json()) == {"error_msg", "moreInfo"}  # Engage reads error_msg
+    assert "developerMessage" in (await client.get("/v2/nothing")).json()  # elsewhere: the callFlows shape

@@ -77,3 +77,20 @@ async def test_test_decision_model_with_big_numbers(client: httpx.AsyncClient, n
     r = await client.post("/v2/testDecisionModel", content=body % number, headers=TOKEN)
     assert r.status_code == 200, r.text
     assert r.json()["error"] is False
+
+
+async def test_jss_page_personalization_reads_variant_id(client: httpx.AsyncClient) -> None:
+    """JSS 21.x / Content SDK: callFlows with the page's variant ids; the answer names one in `variantId`."""
+    body = {
+        "clientKey": "demo",
+        "friendlyId": "embedded_home_en",
+        "browserId": "b-jss",
+        "channel": "WEB",
+        "language": "EN",
+        "variants": ["home_gold", "home_silver"],
+        "params": {"loyalty": {"tier": "gold"}},
+    }
+    r = await client.post("/v2/callFlows", json=body)
+    assert r.json() == {"variantId": "home_gold"} and r.json()["variantId"] in body["variants"]
+    r = await client.post("/v2/callFlows", json={**body, "params": {}})
+    assert r.json() == {"variantId": ""}  # no variant: JSS shows the default page
