@@ -208,9 +208,24 @@ def _comparison(op: str, get: Value) -> Test:
     return lambda value, context: _compare(op, value, get(context))
 
 
+def _contains(text: str) -> Positive:
+    """`contains("x")`: the input (a string, or a list) contains x; Sitecore's "Match if contains"."""
+    endpoint = parse_literal(text[len("contains(") : -1])
+    if not isinstance(endpoint, Literal) or not isinstance(endpoint.value, str):
+        raise FeelError(f"{text}: contains() takes one string literal")
+    needle = endpoint.value
+
+    def test(value: Any, context: Context) -> bool:
+        return isinstance(value, str | list) and needle in value
+
+    return Positive(test, ("contains",), (endpoint,))
+
+
 def _positive(text: str) -> Positive:
     if not text:
         raise FeelError("empty test in a list")
+    if text.startswith("contains(") and text.endswith(")"):
+        return _contains(text)
     if text[0] in "[(]" and text[-1] in "])[":
         return _interval(text)
     for op in _OPERATORS:

@@ -16,7 +16,7 @@ from typing import Any
 from .expressions import Condition, EvaluationError, compile_condition
 from .paths import getter, split_path
 from .ports import ConnectionPort
-from .tables import DecisionTable, type_matches
+from .tables import COERCED_TYPES, DecisionTable, coerce, type_matches
 
 CONTEXT_ROOTS = frozenset({"request", "params", "headers", "guest", "experience", "variant"})
 Get = Callable[[Mapping[str, Any]], Any]
@@ -105,13 +105,25 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class InputNode(Node):
+    """A value read from the request; a string where a number, boolean or date is declared is read as one
+    when it spells one (Engage and HTML forms send every param as a string)."""
+
     source: Source = field(kw_only=True)
 
     def compute(self, context: Mapping[str, Any]) -> Any:
         value = self.source.get(context)
         if value is None and self.default is not NO_DEFAULT:
             return self.default
+        if type(value) is str and self.type in COERCED_TYPES:
+            value = coerce(value, self.type)
         return self.check(value)
+
+    def compute_explained(self, context: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        raw = self.source.get(context)
+        value = self.compute(context)
+        if type(raw) is str and value is not raw:
+            return value, {"coerced": f"the string {raw!r} was read as a {self.type}"}
+        return value, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +148,11 @@ class TableNode(Node):
         result = self.table.evaluate(context)
         if result.error is not None:
             raise NodeError("hit_policy", result.error)
-        return result.value, {"matchedRules": list(result.matched)}
+        detail: dict[str, Any] = {"matchedRules": list(result.matched)}
+        coerced = self.table.coercions(context)
+        if coerced:
+            detail["coercedInputs"] = coerced
+        return result.value, detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ class _Emitter:
         return f"T[{len(self.closures) - 1}]({var}, ctx)"
 
     def positive(self, part: Positive, var: str) -> str:
+        if part.ops == ("contains",):
+            return self.closure(part.test, var)
         if not all(isinstance(e, Literal) for e in part.endpoints):
             return self.closure(part.test, var)
         values = [e.value for e in part.endpoints if isinstance(e, Literal)]

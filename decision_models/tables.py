@@ -9,6 +9,8 @@ A U or A violation is an error result naming the rules that hit, not an exceptio
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,17 +21,54 @@ from .tablegen import Matcher, generate_matcher
 HIT_POLICIES = ("U", "A", "P", "F", "R", "O", "C", "C+", "C<", "C>", "C#")
 SINGLE_HIT = frozenset({"U", "A", "P", "F"})
 SCALAR_TYPES = frozenset({"string", "number", "boolean", "date"})
+COERCED_TYPES = frozenset({"number", "integer", "boolean", "date"})
 
 
 class TableError(ValueError):
-    """A table that cannot be compiled; the message names the rule and column."""
+    """A table that cannot be compiled; `problems` lists every one, each naming its rule and column."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else problems
+        super().__init__("; ".join(self.problems))
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def coerce(value: Any, declared: str) -> Any:
+    """A string read by a number, boolean or date column, as that type when it spells one (Engage and HTML
+    forms send every param as a string); anything else unchanged."""
+    if type(value) is not str:
+        return value
+    if declared in ("number", "integer") and _NUMERIC.match(value):
+        text = value.strip()
+        if text.lstrip("+-").isdigit():
+            return int(text)
+        return float(text) if declared == "number" else value
+    if declared == "boolean" and value.strip() in ("true", "false"):
+        return value.strip() == "true"
+    if declared == "date":
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def _coercing(get: Value, declared: str) -> Value:
+    def coerced(context: Mapping[str, Any]) -> Any:
+        value = get(context)
+        return coerce(value, declared) if type(value) is str else value
+
+    return coerced
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
     label: str
-    get: Value
+    get: Value  # the value as the rules see it: strings coerced to the column's type
     type: str  # one of SCALAR_TYPES or "any"
+    raw: Value | None = None  # the value as read, for a column that coerces
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +125,17 @@ class DecisionTable:
                 key.append(column.priority.index(value) if value in column.priority else len(column.priority))
         return tuple(key)
 
+    def coercions(self, context: Mapping[str, Any]) -> list[str]:
+        """For the trace: which inputs arrived as strings and were read as their column's type."""
+        notes = []
+        for column in self.columns:
+            if column.raw is None:
+                continue
+            raw = column.raw(context)
+            if type(raw) is str and column.get(context) is not raw:
+                notes.append(f"input '{column.label}': the string {raw!r} was read as a {column.type}")
+        return notes
+
     def evaluate(self, context: Mapping[str, Any]) -> TableResult:
         hits: list[Rule] = self.match(context)
         matched = tuple(r.number for r in hits)
@@ -138,23 +188,32 @@ def compile_table(
         raise TableError(f"hit policy C+ sums numbers; output '{outputs[0].name}' is {outputs[0].type}")
     if hit_policy in ("P", "O") and not any(o.priority for o in outputs):
         raise TableError(f"hit policy {hit_policy} needs an output with `priority` (allowed values, best first)")
-    compiled_columns = tuple(Column(label, get, column_type) for label, get, column_type in columns)
+    compiled_columns = tuple(
+        Column(label, _coercing(get, column_type), column_type, get)
+        if column_type in COERCED_TYPES
+        else Column(label, get, column_type)
+        for label, get, column_type in columns
+    )
     compiled_rules = []
+    problems: list[str] = []  # every bad cell of the table, not only the first
     for number, (cells, output_cells) in enumerate(rules, start=1):
         where = f"rule {number}"
         if len(cells) != len(compiled_columns):
-            raise TableError(f"{where}: {len(cells)} input cells for {len(compiled_columns)} input columns")
+            problems.append(f"{where}: {len(cells)} input cells for {len(compiled_columns)} input columns")
+            continue
         if len(output_cells) != len(outputs):
-            raise TableError(f"{where}: {len(output_cells)} output cells for {len(outputs)} output columns")
+            problems.append(f"{where}: {len(output_cells)} output cells for {len(outputs)} output columns")
+            continue
         checks = []
         for index, (cell, column) in enumerate(zip(cells, compiled_columns, strict=True)):
             try:
                 test = compile_unary_test(cell, known)
             except FeelError as exc:
-                raise TableError(f"{where}, input '{column.label}': {exc}") from None
+                problems.append(f"{where}, input '{column.label}': {exc}")
+                continue
             for literal in test.literals:
                 if column.type in SCALAR_TYPES and literal is not None and kind_of(literal) != column.type:
-                    raise TableError(
+                    problems.append(
                         f"{where}, input '{column.label}': {literal!r} is a {kind_of(literal)}, "
                         f"the column is {column.type}"
                     )
@@ -167,13 +226,16 @@ def compile_table(
             try:
                 get, path = compile_output(cell, known)
             except FeelError as exc:
-                raise TableError(f"{where}, output '{output.name}': {exc}") from None
+                problems.append(f"{where}, output '{output.name}': {exc}")
+                continue
             if path is None and not type_matches(cell, output.type):
-                raise TableError(f"{where}, output '{output.name}': {cell!r} is not a {output.type}")
+                problems.append(f"{where}, output '{output.name}': {cell!r} is not a {output.type}")
             if path is not None:
                 reads(path)
             getters.append(get)
         compiled_rules.append(Rule(number, tuple(checks), tuple(getters)))
+    if problems:
+        raise TableError(problems)
     matcher = generate_matcher(
         [c.get for c in compiled_columns],
         [c.type for c in compiled_columns],

@@ -208,8 +208,10 @@ def cmd_test_model(args: argparse.Namespace) -> int:
 def cmd_import_dmn(args: argparse.Namespace) -> int:
     from .config.dmn_import import DmnError, import_dmn
 
+    # The model id is the file name unless --id says otherwise: every Sitecore export has id="definitions".
+    model_id = args.id or Path(args.file).stem
     try:
-        text, warnings = import_dmn(Path(args.file).read_bytes(), model_id=args.id)
+        text, warnings = import_dmn(Path(args.file).read_bytes(), model_id=model_id)
     except (OSError, DmnError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1

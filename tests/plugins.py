@@ -57,3 +57,13 @@ async def logs_and_scores(inputs: Mapping[str, Any]) -> dict[str, Any]:
 def page_views(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What the PageViews DMN's JavaScript did, by hand (tests/dmn/page_views.xml)."""
     return {"mostViewedPage": "home", "page1name": "home"}
+
+
+def orders_count(inputs: Mapping[str, Any]) -> int:
+    """Stands in for an imported script input column (`guest.orders.length`)."""
+    return 12
+
+
+def doubled_age(inputs: Mapping[str, Any]) -> float:
+    """Stands in for an imported FEEL expression (`Customer Age * 2`)."""
+    return float(inputs.get("params", {}).get("Customer_Age") or 0) * 2

@@ -99,3 +99,22 @@ def test_cli_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["decisionModelVariantStatus"] == "test"
     assert main(["test-model", "nope"]) == 2
     assert "no decision model 'nope'" in capsys.readouterr().err
+
+
+async def test_a_number_sent_as_a_string_is_read_as_a_number(client: httpx.AsyncClient) -> None:
+    """Engage flattens params and forms send strings: "200" in a number input is 200, and the trace says so."""
+    body = {
+        "context": {"params": {"loyalty": {"tier": "bronze"}, "cartValue": "200"}},
+        "decisionModelRef": "banner_offer",
+        "decisionModelVariantRef": "tier_by_cart",
+    }
+    result = (await client.post("/v2/testDecisionModel", json=body, headers=TOKEN)).json()
+    nodes = {n["id"]: n for n in result["decisionModelResultNodes"]}
+    assert result["outputs"]["offer"]["code"] == "BIGCART15"
+    assert nodes["cart"]["outputs"] == [{"value": 200}]
+    params = {"loyalty": {"tier": "bronze"}, "cartValue": "200"}
+    call = {"clientKey": "demo", "friendlyId": "home_banner", "browserId": "b-2", "params": params}
+    trace = (await client.post("/v2/callFlows/explain", json=call, headers=TOKEN)).json()["trace"]
+    assert trace["variant"] != "control"  # b-2 is bucketed into a variant that runs banner_offer
+    cart = [n for m in trace["steps"][-1]["models"] for n in m["nodes"] if n["id"] == "cart"]
+    assert cart[0]["coerced"] == "the string '200' was read as a number"

@@ -2,13 +2,18 @@
 
 Decision tables keep their hit policy, typed inputs, outputs (with allowed values as priority) and rules;
 input data become input nodes; information requirements become node references; the decisions nothing
-else requires become the output node. JavaScript literal expressions cannot be converted: each becomes a
-plugin-node stub whose original script is kept as a YAML comment, with a warning to write the function.
+else requires become the output node. JavaScript literal expressions and script input columns cannot be
+converted: each becomes a plugin-node stub whose original script is kept as a YAML comment, with a
+warning to write the function. FEEL literal decisions that are a name or a literal become expression
+nodes. Sitecore's cell syntax is rewritten to S-FEEL (`a || b` -> `a, b`; `> 1 && < 5` -> `(1..5)`);
+`date and time("...")` becomes `date("...")`; names with spaces or `?` become node ids everywhere they
+are referenced. Knowledge sources and a decision without logic are reported, never dropped silently.
 The imported variant is a draft: review it, then promote it.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -40,6 +45,11 @@ TYPES = {
     "list": "list",
 }
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MAX_BYTES = 10 * 1024 * 1024  # Sitecore exports are kilobytes; 10 MB imports in ~5 s (a 50 MB file took 91 s, 983 MB)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DATE_TIME = re.compile(r'date and time\(\s*"(\d{4}-\d{2}-\d{2})(?:T[^"]*)?"\s*\)')
+_COMPARISON = re.compile(r"^\s*(>=|<=|>|<)\s*(.+?)\s*$")
 
 
 class DmnError(ValueError):
@@ -67,6 +77,36 @@ def _text(element: ET.Element | None) -> str:
     return ((text if text is not None else element).text or "").strip()
 
 
+def decode_xml(data: bytes) -> str:
+    """The document as text, whatever encoding it declares or marks with a BOM (expat itself reads only
+    UTF-8, UTF-16, Latin-1 and ASCII); the declaration is removed, since the text is decoded already."""
+    if len(data) > MAX_BYTES:
+        raise DmnError(f"larger than {MAX_BYTES:,} bytes; a decision model export is far smaller")
+    boms = (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    )
+    encoding = next((name for bom, name in boms if data.startswith(bom)), None)
+    if encoding is None:
+        if data[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"):
+            encoding = "utf-32-le" if data[0] == ord("<") else "utf-32-be"
+        elif data[:2] in (b"<\x00", b"\x00<"):
+            encoding = "utf-16-le" if data[0] == ord("<") else "utf-16-be"
+        else:
+            declared = _DECLARED.match(data.lstrip())
+            encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise DmnError(f"the file declares the encoding {encoding!r}, which is unknown") from None
+    except UnicodeDecodeError as exc:
+        raise DmnError(f"not valid {encoding} text at byte {exc.start}") from None
+    return _DECLARATION.sub("", text, count=1)
+
+
 def ident(name: str) -> str:
     """A node id from a DMN name: letters, digits and underscores, not starting with a digit."""
     cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name.strip()).strip("_") or "node"
@@ -81,6 +121,50 @@ def _type(type_ref: str | None) -> str:
 class _Import:
     warnings: list[str] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # DMN element id -> node id
+    names: dict[str, str] = field(default_factory=dict)  # DMN name (spaces, `?` and all) -> node id
+    stubs: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)  # script columns' plugins
+    model: str = "imported"
+
+    def reference(self, text: str) -> str:
+        """A name as DMN writes it (`Customer Age`, `Is member?.score`) as the node path it becomes."""
+        text = text.strip()
+        if text in self.names:
+            return self.names[text]
+        for name in sorted(self.names, key=len, reverse=True):  # `Customer Data.age`
+            if text.startswith(name + "."):
+                return self.names[name] + text[len(name) :]
+        return text
+
+    def cell(self, text: str, where: str) -> str:
+        """An input cell in S-FEEL: Sitecore's `||` and `&&`, `date and time`, names with spaces."""
+        text = text.strip()
+        if text in ("", "-"):
+            return "-"
+        if "date and time(" in text:
+            text = _DATE_TIME.sub(lambda m: f'date("{m.group(1)}")', text)
+            self.warnings.append(f"{where}: date and time() read as a date (the time of day is dropped)")
+        if "||" in text:
+            return ", ".join(self.cell(part, where) for part in _split_outside_quotes(text, "||"))
+        if "&&" in text:
+            return self._conjunction(text, where)
+        if text in self.names or any(text.startswith(n + ".") for n in self.names):
+            return self.reference(text)
+        return text
+
+    def _conjunction(self, text: str, where: str) -> str:
+        bounds: dict[str, tuple[str, str]] = {}
+        for part in _split_outside_quotes(text, "&&"):
+            match = _COMPARISON.match(part)
+            if match is None:
+                break
+            op, value = match.groups()
+            bounds["low" if op.startswith(">") else "high"] = (op, value)
+        else:
+            if set(bounds) == {"low", "high"}:
+                (low_op, low), (high_op, high) = bounds["low"], bounds["high"]
+                return f"{'[' if low_op == '>=' else '('}{low}..{high}{']' if high_op == '<=' else ')'}"
+        self.warnings.append(f"{where}: the cell {text!r} is not a range; S-FEEL has no general `and`, rewrite it")
+        return text
 
     def output_cell(self, text: str, where: str) -> Any:
         text = text.strip()
@@ -106,10 +190,13 @@ class _Import:
         inputs: list[dict[str, str]] = []
         for column in _children(table, "input"):
             expression = _child(column, "inputExpression")
-            source = _text(expression)
+            source = self.reference(_text(expression))
             label = column.get("label") or source
-            if not _DOTTED.match(source):
-                self.warnings.append(f"{where}: input {label!r} reads {source!r}, not a dotted name; fix its source")
+            language = (expression.get("expressionLanguage") or "") if expression is not None else ""
+            if language.lower() in ("javascript", "js") or (source and not _DOTTED.match(source)):
+                source = self.script_column(decision, node_id, label, _text(expression), language or "feel")
+            elif not source:
+                self.warnings.append(f"{where}: input {label!r} has no expression; give it a source")
             type_ref = expression.get("typeRef") if expression is not None else None
             column_type = _type(type_ref)
             if column_type not in ("string", "number", "boolean", "date", "any"):  # input columns hold scalars
@@ -125,7 +212,7 @@ class _Import:
             outputs.append(output)
         rules = []
         for number, rule in enumerate(_children(table, "rule"), start=1):
-            when = [(_text(e) or "-") for e in _children(rule, "inputEntry")]
+            when = [self.cell(_text(e), f"{where} rule {number}") for e in _children(rule, "inputEntry")]
             then = [self.output_cell(_text(e), f"{where} rule {number}") for e in _children(rule, "outputEntry")]
             rules.append({"when": when, "then": then})
         return {
@@ -138,6 +225,34 @@ class _Import:
             "rules": rules,
         }
 
+    def script_column(self, decision: ET.Element, table_id: str, label: str, script: str, language: str) -> str:
+        """A table input computed by a script: a plugin stub node the column reads."""
+        node_id = ident(f"{table_id}_{label}")
+        self.warnings.append(
+            f"decision '{decision.get('name', table_id)}': input {label!r} is a {language} expression "
+            f"{script!r}; write the Python function plugins.{self.model}:{node_id} it now reads"
+        )
+        stub = {"id": node_id, "kind": "plugin", "name": label, "python": f"plugins.{self.model}:{node_id}"}
+        self.stubs.append((stub, script))
+        return node_id
+
+    def literal(
+        self, decision: ET.Element, literal: ET.Element, node_id: str, deps: list[str], variable_type: str
+    ) -> tuple[dict[str, Any], str | None]:
+        """A literal expression: FEEL (DMN's default language) that is a name or a literal becomes an
+        expression node; anything else, and every script, a plugin stub."""
+        language = (literal.get("expressionLanguage") or "feel").lower()
+        text = _text(literal)
+        if language in ("feel", "s-feel", "sfeel") or language.startswith("http://www.omg.org/spec/feel"):
+            value = _feel_literal(text, self.reference(text))
+            if value is not None:
+                node = {"id": node_id, "kind": "expression", "name": decision.get("name", node_id), "expression": value}
+                if variable_type != "any":
+                    node["type"] = variable_type
+                return node, None
+            language = "FEEL"
+        return self.script(decision, literal, node_id, deps, self.model, variable_type, language)
+
     def script(
         self,
         decision: ET.Element,
@@ -146,8 +261,8 @@ class _Import:
         deps: list[str],
         model_id: str,
         variable_type: str,
+        language: str,
     ) -> tuple[dict[str, Any], str]:
-        language = (literal.get("expressionLanguage") or "javascript").lower()
         self.warnings.append(
             f"decision '{decision.get('name', node_id)}': a {language} expression cannot be converted; write the "
             f"Python function plugins.{model_id}:{node_id} (its script is kept as a comment above the node)"
@@ -161,6 +276,36 @@ class _Import:
             "inputs": {dep: dep for dep in deps},
         }
         return node, _text(literal)
+
+
+def _feel_literal(text: str, reference: str) -> Any:
+    """A FEEL name or literal as JSON Logic (a bare JSON string would be read as a path), else None."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"var": reference} if _DOTTED.match(reference) else None
+    if isinstance(value, bool):
+        return {"!!": [value]}
+    if isinstance(value, str):
+        return {"cat": [value]}
+    if isinstance(value, int | float):
+        return {"+": [value]}
+    return None
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    parts, current, quoted, index = [], "", False, 0
+    while index < len(text):
+        if text[index] == '"':
+            quoted = not quoted
+        if not quoted and text.startswith(separator, index):
+            parts.append(current.strip())
+            current, index = "", index + len(separator)
+            continue
+        current += text[index]
+        index += 1
+    parts.append(current.strip())
+    return [p for p in parts if p]
 
 
 def _split(text: str) -> list[str]:
@@ -182,20 +327,32 @@ def _requirements(decision: ET.Element) -> list[str]:
 def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]]:
     """The YAML text of one decision model, and the warnings a person must act on."""
     try:
-        root = ET.fromstring(data)
+        root = ET.fromstring(decode_xml(data))
     except ET.ParseError as exc:
         raise DmnError(f"not XML: {exc}") from None
     if _local(root.tag) != "definitions":
         raise DmnError(f"the root element is <{_local(root.tag)}>, not a DMN <definitions>")
-    state = _Import()
     model = ident(model_id or root.get("name") or root.get("id") or "imported").lower()
+    state = _Import(model=model)
     for data_input in _children(root, "inputData"):
-        state.ids[data_input.get("id", "")] = ident(data_input.get("name", "input"))
+        node_id = ident(data_input.get("name", "input"))
+        state.ids[data_input.get("id", "")] = node_id
+        state.names[data_input.get("name", "").strip()] = node_id
     decisions = _children(root, "decision")
     for decision in decisions:
         variable = _child(decision, "variable")
-        name = variable.get("name") if variable is not None and variable.get("name") else decision.get("name", "")
-        state.ids[decision.get("id", "")] = ident(name or "decision")
+        name = (variable.get("name") if variable is not None else None) or decision.get("name", "")
+        node_id = ident(name or "decision")
+        state.ids[decision.get("id", "")] = node_id
+        for alias in (name, decision.get("name") or ""):
+            if alias:
+                state.names[alias.strip()] = node_id
+    state.names = {k: v for k, v in state.names.items() if k and k != v}  # only names that need rewriting
+    for knowledge in _children(root, "knowledgeSource"):
+        state.warnings.append(
+            f"knowledge source '{knowledge.get('name', knowledge.get('id', '?'))}' is documentation in DMN; "
+            "not imported"
+        )
     nodes: list[tuple[dict[str, Any], str | None]] = []
     for data_input in _children(root, "inputData"):
         node_id = state.ids[data_input.get("id", "")]
@@ -215,20 +372,31 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
         if table is not None:
             nodes.append((state.table(decision, table, node_id), None))
         elif literal is not None:
-            node, script = state.script(
-                decision,
-                literal,
-                node_id,
-                deps,
-                model,
-                _type(variable.get("typeRef") if variable is not None else None),
+            variable_type = _type(variable.get("typeRef") if variable is not None else None)
+            nodes.append(state.literal(decision, literal, node_id, deps, variable_type))
+        else:  # keep the node others reference, reading a param until someone gives it logic
+            nodes.append(
+                (
+                    {
+                        "id": node_id,
+                        "kind": "input",
+                        "name": decision.get("name", node_id),
+                        "source": f"params.{node_id}",
+                    },
+                    None,
+                )
             )
-            nodes.append((node, script))
-        else:
-            state.warnings.append(f"decision '{decision.get('name')}' has no decision table or literal expression")
+            state.warnings.append(
+                f"decision '{decision.get('name')}' has no decision table or literal expression; "
+                f"it reads params.{node_id} until you give it one"
+            )
     finals = [state.ids[d.get("id", "")] for d in decisions if d.get("id") not in required]
+    nodes[len(_children(root, "inputData")) : len(_children(root, "inputData"))] = state.stubs
     nodes.append(({"id": "result", "kind": "output", "fields": {f: f for f in finals}}, None))
     return _render(model, root.get("name") or model, nodes), state.warnings
+
+
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
 
 
 def _render(model: str, name: str, nodes: list[tuple[dict[str, Any], str | None]]) -> str:
@@ -251,6 +419,6 @@ def _render(model: str, name: str, nodes: list[tuple[dict[str, Any], str | None]
         if script is not None:
             body.append("          # Original script (convert it to the Python function named below):\n")
             body.extend(f"          #   {line}\n" for line in script.splitlines())
-        dumped = yaml.safe_dump([node], sort_keys=False, allow_unicode=True, width=120)
+        dumped = yaml.dump([node], Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120)
         body.extend(f"        {line}\n" for line in dumped.splitlines())
     return "# Imported by `personalize import-dmn`; review it, then set the variant's status.\n" + head + "".join(body)

@@ -72,7 +72,11 @@ class _VariantCompiler:
             if spec.id in CONTEXT_ROOTS:
                 raise ValueError(f"'{spec.id}' is a context root; pick another node id")
             return self._node(spec, common)
-        except (ValueError, ExpressionError, TableError, GraphError) as exc:
+        except TableError as exc:  # every bad cell, one issue each
+            for problem in exc.problems:
+                self.issue(f"{sub}", problem)
+            return None
+        except (ValueError, ExpressionError, GraphError) as exc:
             self.issue(f"{sub}", str(exc))
             return None
 
