@@ -19,7 +19,7 @@ import orjson
 
 from decision_models import Decision, DecisionRequest, decide
 from service.config import load_runtime
-from service.wire import parse_body, to_decision_request
+from service.sitecore.body import parse_body, to_decision_request
 
 BODY = (
     b'{"channel":"WEB","clientKey":"","currencyCode":"EUR","friendlyId":"home_banner","guestRef":"G",'

@@ -20,21 +20,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .access_log import AccessLog
-from .browser import BrowserApi
 from .config import DEMO_SOURCE, load_runtime
-from .connections_api import ConnectionsApi
-from .errors import ApiError, is_stream_path, sitecore_error, stream_error
-from .management import ManagementApi
-from .metrics import Metrics
-from .models_api import ModelsApi
-from .observability import Observability
+from .demo.sandbox import Sandbox
+from .http.access_log import AccessLog
+from .http.errors import ApiError, is_stream_path, sitecore_error, stream_error
+from .http.metrics import Metrics
+from .http.middleware import Observability
+from .http.responses import JsonBytes
+from .management.api import ManagementApi
+from .management.connection_testing import ConnectionsApi
+from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .openapi import build_openapi
-from .reloading import Reloader, ReloadOutcome, install_sighup, watching
-from .responses import JsonBytes
 from .runtime import Runtime, RuntimeRef
-from .sandbox import Sandbox
-from .sitecore import InteractiveApi
+from .sitecore.browser import BrowserApi
+from .sitecore.callflows import InteractiveApi
+from .sitecore.model_testing_api import ModelsApi
 
 # uvicorn configures this logger (stderr, its format): operational events of the server go there.
 _server_log = logging.getLogger("uvicorn.error")

@@ -10,9 +10,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .connections_api import TestConnectionBody
-from .model_testing import TestModelBody
-from .wire import CallFlowBody
+from .management.connection_testing import TestConnectionBody
+from .sitecore.body import CallFlowBody
+from .sitecore.model_testing import TestModelBody
 
 MANAGEMENT: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 JSON = "application/json"

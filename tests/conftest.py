@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from service.app import create_app
 from service.config import load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 from tests.servers.upstream import RunningUpstream, UpstreamState, build_app, free_port, serve
 
 MANAGEMENT_TOKEN = "demo-management-token"

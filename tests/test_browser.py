@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from service.browser import guest_ref
+from service.sitecore.browser import guest_ref
 
 
 async def test_create_returns_browser_id_and_stable_guest_ref(client: httpx.AsyncClient) -> None:

@@ -40,7 +40,7 @@ async def test_a_big_number_compares_as_a_number(client: httpx.AsyncClient) -> N
 async def test_an_audience_that_cannot_evaluate_is_false_with_its_reason(write_config: Any) -> None:
     from service.app import create_app
     from service.config import load_runtime
-    from service.metrics import Metrics
+    from service.http.metrics import Metrics
     from tests.conftest import app_client
 
     path = write_config(

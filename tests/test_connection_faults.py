@@ -13,7 +13,7 @@ import pytest
 
 from service.app import create_app
 from service.config import ConfigError, load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 from tests.conftest import app_client
 from tests.servers.upstream import RunningUpstream
 from tests.test_connections import make

@@ -14,7 +14,7 @@ import pytest
 from service.app import create_app
 from service.cli import main
 from service.config import ConfigError, load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 from tests.conftest import app_client
 from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream
 

@@ -10,7 +10,7 @@ import pytest
 
 from service.app import create_app
 from service.config import load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 from tests.conftest import MANAGEMENT_TOKEN, app_client
 
 TOKEN = {"Authorization": f"Bearer {MANAGEMENT_TOKEN}"}

@@ -9,8 +9,8 @@ import pytest
 
 from decision_models import GraphModel, RunContext
 from service.cli import main
+from service.cli.dmn_import import DmnError, import_dmn
 from service.config import ConfigError, load_runtime
-from service.config.dmn_import import DmnError, import_dmn
 
 DMN = Path(__file__).parent / "dmn"
 

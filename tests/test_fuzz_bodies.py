@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from service.app import create_app
 from service.config import load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 
 APP = create_app(load_runtime(env={}), Metrics())
 FIELDS = [

@@ -16,7 +16,7 @@ import pytest
 
 from service.app import create_app
 from service.config import load_runtime
-from service.metrics import Metrics
+from service.http.metrics import Metrics
 from tests.conftest import app_client
 from tests.servers.process import serve_process, stop
 from tests.test_config import LAUGHS

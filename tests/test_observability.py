@@ -7,9 +7,9 @@ import json
 
 import httpx
 
-from service.access_log import AccessLog
 from service.app import create_app
 from service.config import load_runtime
+from service.http.access_log import AccessLog
 from tests.conftest import app_client
 
 

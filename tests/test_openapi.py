@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from service.app import create_app, route_methods
 from service.config import load_runtime
-from service.wire import CallFlowBody
+from service.sitecore.body import CallFlowBody
 from tests.servers.process import serve_process, stop
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from .upstream import free_port
+from tests.servers.upstream import free_port
 
 
 def serve_process(*args: str, stdout: Any = subprocess.DEVNULL) -> tuple[subprocess.Popen[Any], str]:

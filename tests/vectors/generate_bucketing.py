@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .murmur3_reference import assign, bucket, murmur3_x86_32
+from tests.vectors.murmur3_reference import assign, bucket, murmur3_x86_32
 
 PUBLISHED = [
     {"input": "", "murmur3_32": 0, "source": "published: empty input, seed 0"},

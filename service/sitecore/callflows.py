@@ -14,12 +14,12 @@ from starlette.types import Receive, Scope
 
 from decision_models import Decision, Outcome, decide
 
-from .errors import ApiError, sitecore_error
-from .inputs import Incoming, read_body, require_management, resolve_project
-from .metrics import Metrics
-from .responses import JsonBytes
-from .runtime import Project, Runtime
-from .wire import BodyError, CallFlowBody, parse_body, to_decision_request
+from ..http.errors import ApiError, sitecore_error
+from ..http.metrics import Metrics
+from ..http.request import Incoming, read_body, require_management, resolve_project
+from ..http.responses import JsonBytes
+from ..runtime import Project, Runtime
+from .body import BodyError, CallFlowBody, parse_body, to_decision_request
 
 _FRIENDLY_ID = re.compile(r"^[a-z0-9_]*\*?$")
 _PREVIEW_VALUES = frozenset({"draft", "true", "1"})

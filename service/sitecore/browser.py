@@ -14,10 +14,10 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from .errors import ApiError, stream_error
-from .inputs import Incoming, resolve_project
-from .responses import JsonBytes
-from .runtime import Project, Runtime
+from ..http.errors import ApiError, stream_error
+from ..http.request import Incoming, resolve_project
+from ..http.responses import JsonBytes
+from ..runtime import Project, Runtime
 
 _NAMESPACE = uuid.UUID("6f1f5b0e-3c1a-5d3e-9a51-7a1e0c2b9d40")
 _BROWSER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")

@@ -8,11 +8,11 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from .errors import ApiError, sitecore_error
-from .inputs import read_management_body
+from ..http.errors import ApiError, sitecore_error
+from ..http.request import read_management_body
+from ..http.responses import JsonBytes
+from ..runtime import Runtime
 from .model_testing import TestModelBody, find_model, result_body, run_test
-from .responses import JsonBytes
-from .runtime import Runtime
 
 
 class ModelsApi:

@@ -13,8 +13,11 @@ from starlette.types import Receive, Scope
 
 from decision_models import Audience, Experience
 
-from .inputs import Incoming
-from .management_views import (
+from ..http.request import Incoming
+from ..http.responses import JsonBytes
+from ..runtime import Project, Runtime
+from .reloading import Reloader
+from .views import (
     audience_view,
     connection_view,
     experience_view,
@@ -24,9 +27,6 @@ from .management_views import (
     version_view,
     versions,
 )
-from .reloading import Reloader
-from .responses import JsonBytes
-from .runtime import Project, Runtime
 
 MAX_LIMIT = 1000
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, ConfigFile, load_runtime
-from .runtime import Runtime
+from ..config import ConfigError, ConfigFile, load_runtime
+from ..runtime import Runtime
 
 
 def _parse_value(text: str) -> Any:
@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["PERSONALIZE_CONFIG"] = args.config or ""
     os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
     os.environ["PERSONALIZE_WATCH"] = "1" if args.watch else "0"
-    # Read by service.http_protocol in each worker.
+    # Read by service.http.server in each worker.
     os.environ["PERSONALIZE_HEADER_TIMEOUT"] = str(args.header_timeout)
     os.environ["PERSONALIZE_MAX_HEADER_BYTES"] = str(args.max_header_bytes)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -75,14 +75,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "access_log": False,
         "log_level": "info",
         "server_header": False,
-        "http": "service.http_server:GuardedHttpToolsProtocol",
+        "http": "service.http.server:GuardedHttpToolsProtocol",
         "timeout_keep_alive": args.keep_alive_timeout,
         "timeout_graceful_shutdown": args.shutdown_timeout,
     }
     if args.workers > 1:  # uvicorn's supervisor; each worker drains on SIGTERM as below
         uvicorn.run("service.app:app_from_env", workers=args.workers, **options)
         return 0
-    from .http_server import DrainingServer
+    from ..http.server import DrainingServer
 
     server = DrainingServer(uvicorn.Config("service.app:app_from_env", **options))
     server.run()
@@ -106,7 +106,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_call(args: argparse.Namespace) -> int:
     from decision_models import decide
 
-    from .wire import CallFlowBody, to_decision_request
+    from ..sitecore.body import CallFlowBody, to_decision_request
 
     runtime = _runtime(args.config)
     if args.project:
@@ -161,8 +161,8 @@ def _project_for(runtime: Any, name: str | None) -> Any:
 
 
 def cmd_test_model(args: argparse.Namespace) -> int:
-    from .errors import ApiError
-    from .model_testing import TestContext, TestModelBody, find_model, result_body, run_test
+    from ..http.errors import ApiError
+    from ..sitecore.model_testing import TestContext, TestModelBody, find_model, result_body, run_test
 
     runtime = _runtime(args.config)
     values = parse_params(args.input)
@@ -206,7 +206,7 @@ def cmd_test_model(args: argparse.Namespace) -> int:
 
 
 def cmd_import_dmn(args: argparse.Namespace) -> int:
-    from .config.dmn_import import DmnError, import_dmn
+    from .dmn_import import DmnError, import_dmn
 
     # The model id is the file name unless --id says otherwise: every Sitecore export has id="definitions".
     model_id = args.id or Path(args.file).stem

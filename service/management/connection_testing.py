@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from .errors import ApiError, sitecore_error
-from .inputs import read_management_body
-from .responses import JsonBytes
-from .runtime import Runtime
+from ..http.errors import ApiError, sitecore_error
+from ..http.request import read_management_body
+from ..http.responses import JsonBytes
+from ..runtime import Runtime
 
 
 class TestConnectionBody(BaseModel):

@@ -13,10 +13,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..runtime import Runtime
 from . import cors
 from .access_log import AccessLog
 from .metrics import Metrics
-from .runtime import Runtime
 
 
 class Observability:

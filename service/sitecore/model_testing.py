@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from decision_models import GraphModel, ModelRun, RunContext
 
-from .errors import ApiError
-from .runtime import Project, Runtime
+from ..http.errors import ApiError
+from ..runtime import Project, Runtime
 
 
 class TestContext(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from connections import Connection
 from decision_models import Audience, Experience, ExperienceVersion, GraphModel, Kind, Status, Variant
 
-from .runtime import Project
+from ..runtime import Project
 
 STATUS = {Status.ACTIVE: "ACTIVE", Status.PAUSED: "PAUSED", Status.DRAFT: "DRAFT"}
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.types import Message, Scope
 
-from .runtime import Project, Runtime
+from ..runtime import Project, Runtime
 
 EXPOSED = b"Server-Timing, X-Decision-Id, X-Personalize-Outcome, X-Personalize-Experience, X-Personalize-Variant"
 METHODS = b"GET, POST, OPTIONS"

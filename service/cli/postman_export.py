@@ -10,8 +10,8 @@ from typing import Any
 
 from connections.postman import collection as connection_collection
 
-from .config import DEMO_SOURCE
-from .runtime import Runtime
+from ..config import DEMO_SOURCE
+from ..runtime import Runtime
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 BASE_URL = "http://127.0.0.1:8000"  # where `personalize serve` listens by default

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_models import Catalog, DecisionRequest, visitor_key
 
-from .json_input import validate_json
+from ..http.json_bodies import validate_json
 
 
 class Identifier(BaseModel):

@@ -13,9 +13,9 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope
 
+from ..runtime import Project, Runtime
 from .errors import ApiError
-from .json_input import validate_json
-from .runtime import Project, Runtime
+from .json_bodies import validate_json
 
 
 class Incoming:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, ConfigIssue, load_runtime
-from .config.loading import config_files
-from .runtime import Runtime, RuntimeRef
+from ..config import ConfigError, ConfigIssue, load_runtime
+from ..config.loading import config_files
+from ..runtime import Runtime, RuntimeRef
 
 GRACE_SECONDS = 30.0  # the old config's connections close after requests using them have finished
 

@@ -1,0 +1,2 @@
+"""The management-token API: reads mirroring Contentstack Personalize Management, config reload, and
+the connection test endpoint."""
