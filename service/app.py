@@ -7,30 +7,30 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from .config import DEMO_SOURCE, load_runtime
 from .demo.sandbox import Sandbox
 from .http.access_log import AccessLog
-from .http.errors import ApiError, is_stream_path, sitecore_error, stream_error
+from .http.errors import ApiError, dialect_for_path, render_error
 from .http.metrics import Metrics
 from .http.middleware import Observability
-from .http.responses import JsonBytes
+from .http.operations import OperationsApi
+from .http.routing import starlette_routes
 from .management.api import ManagementApi
 from .management.connection_testing import ConnectionsApi
 from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .openapi import build_openapi
+from .routes import served
 from .runtime import Runtime, RuntimeRef
 from .sitecore.browser import BrowserApi
 from .sitecore.callflows import InteractiveApi
@@ -38,25 +38,6 @@ from .sitecore.model_testing_api import ModelsApi
 
 # uvicorn configures this logger (stderr, its format): operational events of the server go there.
 _server_log = logging.getLogger("uvicorn.error")
-
-Handler = Callable[[Scope, Receive], Awaitable[Response]]
-
-
-class Endpoint:
-    """A handler mounted as a plain ASGI app: no Request object, no per-request exception wrapper (the
-    hot path does without ~8 us of them), and one object per route, so metrics label requests by route
-    path even where one handler serves several paths."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handler(scope, receive)
-        await response(scope, receive, send)
-
-
-def _route(path: str, handler: Handler, method: str) -> Route:
-    return Route(path, Endpoint(handler), methods=[method])
 
 
 def route_methods(routes: list[Route]) -> list[tuple[str, str]]:
@@ -69,10 +50,6 @@ def package_version() -> str:
         return version("personalize")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-def _json(body: Any) -> Response:
-    return JsonBytes(orjson.dumps(body))
 
 
 def create_app(
@@ -98,81 +75,30 @@ def create_app(
             _server_log.warning("config %s rejected (%s): %s", body["config"], outcome.trigger, errors)
 
     reloader = Reloader(ref, None if runtime.source == DEMO_SOURCE else runtime.source, env, report_reload)
-    management = ManagementApi(ref, reloader)
-    interactive = InteractiveApi(ref, metrics)
-    browser = BrowserApi(ref)
-    models = ModelsApi(ref)
-    connections_api = ConnectionsApi(ref)
-
-    async def healthz(scope: Scope, receive: Receive) -> Response:
-        return _json({"status": "ok"})
-
-    async def readyz(scope: Scope, receive: Receive) -> Response:
-        current = ref()
-        return _json({"status": "ready", "config": current.source, "projects": sorted(current.projects)})
-
-    async def metrics_endpoint(scope: Scope, receive: Receive) -> Response:
-        connections = ref().connections
-        body, content_type = metrics.exposition(*([connections.registry] if connections is not None else []))
-        return Response(body, 200, media_type=content_type)
-
-    routes = [  # the SDKs' hot paths first: routing tries them in order
-        _route("/v1/personalize", interactive.call_flows, "POST"),
-        _route("/v2/callFlows", interactive.call_flows, "POST"),
-        _route("/personalize/v2/callFlows", interactive.call_flows, "POST"),
-        _route("/v2/callFlows/explain", interactive.explain, "POST"),
-        _route("/v2/callFlows/getAudience/{friendly_id}", interactive.get_audience, "POST"),
-        _route("/v2/callFlows/{flow_ref}", interactive.call_flows, "POST"),
-        _route("/v1/events/v1.2/browser/create.json", browser.create, "GET"),
-        _route("/events/v1.2/browser/create.json", browser.create, "GET"),  # Cloud SDK 0.1.x
-        _route("/v1.2/browser/create.json", browser.create, "GET"),
-        _route("/v1/events/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),
-        _route("/v1.2/browser/{browser_id}/show.json", browser.show, "GET"),  # Engage getGuestId
-        _route("/v2/testDecisionModel", models.test_decision_model, "POST"),
-        _route("/v2/connections/testConnection", connections_api.test_connection, "POST"),
-        *(
-            _route(f"/management{path}", management.handler(view), "GET")
-            for path, view in (
-                ("/audiences", management.audiences),
-                ("/audiences/{uid}", management.audience),
-                ("/experiences", management.experiences),
-                ("/experiences/{uid}", management.experience),
-                ("/experiences/{uid}/versions", management.experience_versions),
-                ("/experiences/{uid}/variants/{variant}/audiences", management.variant_audiences),
-                ("/connections", management.connections),
-                ("/decision-models", management.decision_models),
-                ("/decision-models/{uid}", management.decision_model),
-                ("/projects", management.projects),
-            )
-        ),
-        _route("/management/reload", management.reload, "POST"),
-        _route("/healthz", healthz, "GET"),
-        _route("/readyz", readyz, "GET"),
-        _route("/metrics", metrics_endpoint, "GET"),
-    ]
+    specs = served(runtime)
+    instances: dict[type, Any] = {
+        InteractiveApi: InteractiveApi(ref, metrics),
+        BrowserApi: BrowserApi(ref),
+        ModelsApi: ModelsApi(ref),
+        ConnectionsApi: ConnectionsApi(ref),
+        ManagementApi: ManagementApi(ref, reloader),
+        OperationsApi: OperationsApi(ref, metrics, lambda: build_openapi(specs, package_version())),
+    }
     if runtime.sandbox_secret is not None:
-        routes.extend(Sandbox("demo-client", runtime.sandbox_secret).routes())
-    spec: dict[str, Any] = {}
-
-    async def openapi(scope: Scope, receive: Receive) -> Response:
-        if not spec:
-            spec.update(build_openapi(route_methods(routes), package_version()))
-        return _json(spec)
-
-    routes.append(_route("/openapi.json", openapi, "GET"))
+        instances[Sandbox] = Sandbox("demo-client", runtime.sandbox_secret)
+    routes = starlette_routes(specs, instances, ref)
     route_names = {route.endpoint: route.path for route in routes}
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (exc.headers or {}).items()]
         error = ApiError(exc.status_code, exc.detail or "error")
-        if is_stream_path(request.url.path):  # Engage reads `error_msg` from these, even on a 404
-            return stream_error(error, headers)
-        return sitecore_error(error, headers)
+        return render_error(dialect_for_path(request.url.path), error, headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         # A bug, never something the client sent; the detail stays in the server log.
-        return sitecore_error(ApiError(500, "internal error; see the server log for this X-Decision-Id"))
+        error = ApiError(500, "internal error; see the server log for this X-Decision-Id")
+        return render_error(dialect_for_path(request.url.path), error)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -47,7 +47,7 @@ async def mgmt() -> AsyncIterator[httpx.AsyncClient]:
 async def test_every_read_needs_the_token_and_shows_no_secret(mgmt: httpx.AsyncClient, path: str) -> None:
     r = await mgmt.get(path)
     assert r.status_code == 401
-    assert r.json()["errors"] == {"authorization": [r.json()["error_message"]]}
+    assert r.json()["errors"] == {"Authorization": [r.json()["error_message"]]}  # one spelling for every dialect
     r = await mgmt.get(path, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401
     r = await mgmt.get(path, headers=TOKEN)

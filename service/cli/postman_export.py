@@ -5,12 +5,13 @@ postman/ collection is this export of the demo config (tests/test_postman_collec
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from connections.postman import collection as connection_collection
 
 from ..config import DEMO_SOURCE
+from ..http.routing import Access, Example, Facts, RouteSpec, status
+from ..routes import served
 from ..runtime import Runtime
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -25,304 +26,70 @@ def _tests(*lines: str) -> list[dict[str, Any]]:
     return [{"listen": "test", "script": {"type": "text/javascript", "exec": list(lines)}}]
 
 
-def _status(code: int) -> str:
-    return f"pm.test('status {code}', () => pm.response.to.have.status({code}));"
-
-
-def _has(*fields: str) -> str:
-    checks = " ".join(f"pm.expect(body).to.have.property('{f}');" for f in fields)
-    return f"pm.test('fields: {', '.join(fields)}', () => {{ const body = pm.response.json(); {checks} }});"
-
-
-def _request(
-    name: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    auth: bool = False,
-    tests: list[str] | None = None,
-    headers: dict[str, str] | None = None,
-    raw_body: str | None = None,
-) -> dict[str, Any]:
-    raw_path, _, query = path.partition("?")
+def _request(spec: RouteSpec, example: Example) -> dict[str, Any]:
+    raw_path, _, query = example.path.partition("?")
     url: dict[str, Any] = {
-        "raw": "{{baseUrl}}" + path,
+        "raw": "{{baseUrl}}" + example.path,
         "host": ["{{baseUrl}}"],
         "path": [p for p in raw_path.split("/") if p],
     }
     if query:
         url["query"] = [{"key": k, "value": v} for k, _, v in (q.partition("=") for q in query.split("&"))]
     request: dict[str, Any] = {
-        "method": method,
-        "header": [{"key": k, "value": v} for k, v in (headers or {}).items()],
+        "method": spec.method,
+        "header": [{"key": k, "value": v} for k, v in example.headers.items()],
         "url": url,
     }
-    if body is not None or raw_body is not None:
+    if example.body is not None or example.raw_body is not None:
         request["header"].append({"key": "Content-Type", "value": "application/json"})
         request["body"] = {
             "mode": "raw",
-            "raw": raw_body if raw_body is not None else json.dumps(body, indent=2),
+            "raw": example.raw_body if example.raw_body is not None else json.dumps(example.body, indent=2),
             "options": {"raw": {"language": "json"}},
         }
-    if auth:
+    authorized = example.authorized if example.authorized is not None else spec.access is Access.MANAGEMENT
+    if authorized:
         request["auth"] = BEARER
-    return {"name": name, "request": request, "event": _tests(*(tests or [_status(200)]))}
+    return {"name": example.name, "request": request, "event": _tests(*(example.tests or (status(200),)))}
 
 
-@dataclass(frozen=True)
-class _Named:
-    id: str
-    friendly_id: str
-
-
-def build_collection(runtime: Runtime) -> dict[str, Any]:
+def facts(runtime: Runtime) -> Facts:
+    """What the examples of the first project name (an `example` id where the config has none)."""
     project = next(iter(runtime.projects.values()))
     experiences = list(project.catalog.experiences.values())
-    # A config with no experiences still gets every request: they name an example id (answered 200 {}).
-    example = _Named("example", "example")
-    ab = next((e for e in experiences if e.live.kind.value == "ab"), experiences[0] if experiences else example)
+    ab = next((e for e in experiences if e.live.kind.value == "ab"), experiences[0] if experiences else None)
     segmented = next((e for e in experiences if e.live.kind.value == "segmented"), ab)
     model = next(iter(project.models.values()), None)
     connection = next(iter(project.connections.values()), None)
     audience = next(iter(project.audiences.values()), None)
-    ctx = project.context_ids[0] if project.context_ids else ""
-    cloud_sdk = {
-        "channel": "WEB",
-        "clientKey": "",
-        "currencyCode": "EUR",
-        "friendlyId": ab.friendly_id,
-        "guestRef": "",
-        "language": "EN",
-        "params": {"utm": {"source": "postman"}},
-        "pointOfSale": "",
-        "browserId": "{{browserId}}",
-    }
-    direct = {
-        "clientKey": "{{clientKey}}",
-        "channel": "WEB",
-        "friendlyId": segmented.friendly_id,
-        "browserId": "{{browserId}}",
-        "params": {},
-    }
-    interactive = [
-        _request(
-            f"Cloud SDK: {ab.friendly_id}",
-            "POST",
-            "/v1/personalize?sitecoreContextId={{contextId}}&siteId=postman",
-            cloud_sdk,
-            tests=[
-                _status(200),
-                "pm.test('outcome header', () => "
-                "pm.expect(pm.response.headers.get('X-Personalize-Outcome')).to.be.a('string'));",
-                "pm.test('decision id and timings', () => { pm.expect(pm.response.headers.get('X-Decision-Id'))"
-                ".to.have.length(24); pm.expect(pm.response.headers.get('Server-Timing')).to.include('parse'); "
-                "});",
-            ],
-        ),
-        _request(
-            "Content SDK (context id header)",
-            "POST",
-            "/v1/personalize?siteId=postman",
-            cloud_sdk,
-            headers={"x-sitecore-contextid": "{{contextId}}"},
-        ),
-        _request(
-            "Cloud SDK 0.1.x path", "POST", "/personalize/v2/callFlows?sitecoreContextId={{contextId}}", cloud_sdk
-        ),
-        _request(f"Direct API: {segmented.friendly_id}", "POST", "/v2/callFlows", direct),
-        _request(
-            "Legacy Boxever flow ref",
-            "POST",
-            f"/v2/callFlows/{segmented.friendly_id}",
-            {"clientKey": "{{clientKey}}", "channel": "WEB", "browserId": "{{browserId}}", "pointOfSale": ""},
-        ),
-        _request(
-            "Legacy JSS getAudience",
-            "POST",
-            f"/v2/callFlows/getAudience/{segmented.friendly_id}",
-            {
-                "clientKey": "{{clientKey}}",
-                "pointOfSale": "",
-                "browserId": "{{browserId}}",
-                "timeout": 400,
-                "context": {"utm": {"utm_source": "postman"}},
-            },
-            tests=[_status(200), _has("variantId", "browserId")] if experiences else [_status(200)],
-        ),
-        _request(
-            "Explain a decision",
-            "POST",
-            "/v2/callFlows/explain",
-            direct,
-            auth=True,
-            tests=[_status(200), _has("response", "trace")],
-        ),
-        _request(
-            "Preview the draft",
-            "POST",
-            "/v2/callFlows",
-            {**direct, "friendlyId": ab.friendly_id},
-            auth=True,
-            headers={"X-Personalize-Preview": "draft"},
-        ),
-        _request(
-            "Malformed body: 400 naming the field",
-            "POST",
-            "/v2/callFlows",
-            raw_body='{"clientKey": "{{clientKey}}", "friendlyId": 5}',
-            tests=[_status(400), _has("status", "developerMessage", "moreInfo", "moreInfoUrl", "field")],
-        ),
-    ]
-    browser = [
-        _request(
-            "Create a browser id",
-            "GET",
-            "/v1/events/v1.2/browser/create.json?sitecoreContextId={{contextId}}&client_key=",
-            tests=[
-                _status(200),
-                _has("ref", "customer_ref"),
-                "pm.collectionVariables.set('browserId', pm.response.json().ref);",
-            ],
-        ),
-        _request(
-            "Create a browser id (direct API)",
-            "GET",
-            "/v1.2/browser/create.json?client_key={{clientKey}}",
-            tests=[_status(200), _has("ref", "customer_ref")],
-        ),
-        _request(
-            "Show a browser's guest",
-            "GET",
-            "/v1/events/v1.2/browser/{{browserId}}/show.json?sitecoreContextId={{contextId}}",
-            tests=[_status(200), _has("customer")],
-        ),
-        _request(
-            "Create a browser id (Cloud SDK 0.1.x path)",
-            "GET",
-            "/events/v1.2/browser/create.json?sitecoreContextId={{contextId}}&client_key=",
-            tests=[_status(200), _has("ref", "customer_ref")],
-        ),
-        _request(
-            "Show a browser's guest (Engage getGuestId)",
-            "GET",
-            "/v1.2/browser/{{browserId}}/show.json?client_key={{clientKey}}&api_token=postman",
-            tests=[_status(200), _has("customer")],
-        ),
-    ]
-    tools = []
-    if model is not None:
-        tools.append(
-            _request(
-                f"Test decision model {model.id}",
-                "POST",
-                "/v2/testDecisionModel",
-                {"context": {"channel": "WEB", "params": {}}, "decisionModelRef": model.id},
-                auth=True,
-                tests=[_status(200), _has("decisionModelResultNodes", "outputs")],
-            )
-        )
-    if connection is not None:
-        tools.append(
-            _request(
-                f"Test connection {connection.id}",
-                "POST",
-                "/v2/connections/testConnection",
-                {"connection": connection.id, "inputs": {name: "" for name in connection.inputs}},
-                auth=True,
-                tests=[_status(200), _has("request", "outputs", "kind")],
-            )
-        )
-    found = [_status(200)] if experiences else [_status(404)]
-    management = [
-        _request("Get All Audiences", "GET", "/management/audiences", auth=True),
-        _request("Get All Experiences", "GET", "/management/experiences", auth=True),
-        _request(
-            "Get a Single Experience",
-            "GET",
-            f"/management/experiences/{segmented.id}",
-            auth=True,
-            tests=[_status(200), _has("uid", "__type", "shortUid", "latestVersion")] if experiences else found,
-        ),
-        _request("Get All Versions", "GET", f"/management/experiences/{ab.id}/versions", auth=True, tests=found),
-        _request(
-            "Get Audience(s) of a Variant",
-            "GET",
-            f"/management/experiences/{segmented.id}/variants/0/audiences",
-            auth=True,
-            tests=found,
-        ),
-        _request("Connections", "GET", "/management/connections", auth=True),
-        _request("Decision models", "GET", "/management/decision-models", auth=True),
-        _request("Projects", "GET", "/management/projects", auth=True),
-        _request(
-            "Reload the config", "POST", "/management/reload", auth=True, tests=[_status(200), _has("status", "errors")]
-        ),
-        _request("Without a token: 401", "GET", "/management/experiences", tests=[_status(401)]),
-    ]
-    if audience is not None:
-        management.insert(
-            1,
-            _request(
-                "Get a Single Audience",
-                "GET",
-                f"/management/audiences/{audience.id}",
-                auth=True,
-                tests=[_status(200), _has("uid", "definition")],
-            ),
-        )
-    if model is not None:
-        management.insert(
-            -3, _request("One decision model", "GET", f"/management/decision-models/{model.id}", auth=True)
-        )
-    operations = [
-        _request("Health", "GET", "/healthz"),
-        _request("Ready", "GET", "/readyz"),
-        _request(
-            "Metrics",
-            "GET",
-            "/metrics",
-            tests=[
-                _status(200),
-                "pm.test('prometheus text', () => pm.expect(pm.response.text()).to.include('personalize_'));",
-            ],
-        ),
-        _request("OpenAPI", "GET", "/openapi.json", tests=[_status(200), _has("openapi", "paths")]),
-    ]
-    folders = [
-        ("Interactive Experience", interactive),
-        ("Browser identity", browser),
-        ("Decision models and connections (test)", tools),
-        ("Management", management),
-        ("Operations", operations),
-    ]
-    if runtime.sandbox_secret is not None:
-        folders.append(
-            (
-                "Demo sandbox",
-                [
-                    _request(
-                        "Sandbox token",
-                        "POST",
-                        "/sandbox/oauth/token",
-                        tests=[_status(400)],
-                        headers={"Content-Type": "application/x-www-form-urlencoded"},
-                    ),
-                    _request(
-                        "Sandbox recommendations without a token: 401",
-                        "GET",
-                        "/sandbox/recommendations?tier=gold",
-                        tests=[_status(401)],
-                    ),
-                ],
-            )
-        )
+    return Facts(
+        has_experiences=bool(experiences),
+        ab_friendly_id=ab.friendly_id if ab else "example",
+        ab_id=ab.id if ab else "example",
+        segmented_friendly_id=segmented.friendly_id if segmented else "example",
+        segmented_id=segmented.id if segmented else "example",
+        model_id=model.id if model else None,
+        connection_id=connection.id if connection else None,
+        connection_inputs=tuple(connection.inputs) if connection else (),
+        audience_id=audience.id if audience else None,
+    )
+
+
+def build_collection(runtime: Runtime) -> dict[str, Any]:
+    """Every route the config serves, as Postman requests grouped by tag, plus a folder replaying each
+    connection's own outbound request."""
+    project = next(iter(runtime.projects.values()))
+    known = facts(runtime)
+    folders: dict[str, list[dict[str, Any]]] = {}
+    for spec in served(runtime):
+        folders.setdefault(spec.tag, []).extend(_request(spec, example) for example in spec.examples(known))
+    items: list[dict[str, Any]] = [{"name": name, "item": requests} for name, requests in folders.items()]
     connections = connection_collection(list(project.connections.values()))
-    items: list[dict[str, Any]] = [{"name": name, "item": reqs} for name, reqs in folders]
     items.append({"name": "Connections (replay the outbound requests)", "item": connections["item"][0]["item"]})
     variables = {
         "baseUrl": BASE_URL,
         "clientKey": project.client_key,
-        "contextId": ctx,
+        "contextId": project.context_ids[0] if project.context_ids else "",
         "browserId": "postman-browser",
         "managementToken": "",
     }

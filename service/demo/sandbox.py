@@ -13,7 +13,11 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope
+
+from ..http.errors import Dialect
+from ..http.routing import Example, RouteSpec, status
+from ..runtime import Runtime
 
 CATALOG = {
     "gold": [{"sku": "LUX-01", "name": "Cashmere scarf"}, {"sku": "LUX-07", "name": "Leather weekender"}],
@@ -40,7 +44,8 @@ class Sandbox:
             return user, password
         return form.get("client_id", ""), form.get("client_secret", "")
 
-    async def token(self, request: Request) -> Response:
+    async def token(self, scope: Scope, receive: Receive) -> Response:
+        request = Request(scope, receive)
         form = dict(parse_qsl((await request.body()).decode(errors="replace")))
         if form.get("grant_type") != "client_credentials":
             return _json({"error": "unsupported_grant_type"}, 400)
@@ -53,7 +58,8 @@ class Sandbox:
         self.tokens[token] = now + TOKEN_LIFETIME
         return _json({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME})
 
-    async def recommendations(self, request: Request) -> Response:
+    async def recommendations(self, scope: Scope, receive: Receive) -> Response:
+        request = Request(scope, receive)
         header = request.headers.get("authorization", "")
         expiry = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
         if expiry is None or expiry < time.monotonic():
@@ -61,8 +67,48 @@ class Sandbox:
         tier = request.query_params.get("tier", "none")
         return _json({"tier": tier, "items": CATALOG.get(tier, CATALOG["none"])})
 
-    def routes(self) -> list[Route]:
-        return [
-            Route("/sandbox/oauth/token", self.token, methods=["POST"]),
-            Route("/sandbox/recommendations", self.recommendations, methods=["GET"]),
-        ]
+
+def _enabled(runtime: Runtime) -> bool:
+    return runtime.sandbox_secret is not None
+
+
+SANDBOX_ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec(
+        "POST",
+        "/sandbox/oauth/token",
+        Sandbox,
+        Sandbox.token,
+        "Demo sandbox: client_credentials token",
+        "Demo sandbox",
+        Dialect.STREAM,
+        statuses=(400, 401),
+        enabled=_enabled,
+        examples=lambda f: [
+            Example(
+                "Sandbox token",
+                "/sandbox/oauth/token",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                tests=(status(400),),
+            )
+        ],
+    ),
+    RouteSpec(
+        "GET",
+        "/sandbox/recommendations",
+        Sandbox,
+        Sandbox.recommendations,
+        "Demo sandbox: recommendations (Bearer token)",
+        "Demo sandbox",
+        Dialect.STREAM,
+        query=(("tier", "Loyalty tier"),),
+        statuses=(401,),
+        enabled=_enabled,
+        examples=lambda f: [
+            Example(
+                "Sandbox recommendations without a token: 401",
+                "/sandbox/recommendations?tier=gold",
+                tests=(status(401),),
+            )
+        ],
+    ),
+)

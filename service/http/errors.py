@@ -1,6 +1,12 @@
-"""Error bodies in the shapes existing clients parse (sitecore-interactive-api.md section 6)."""
+"""One error type, rendered in the shape each dialect's clients parse (docs/wire-formats.md, "Errors").
+
+Handlers raise `ApiError(status, message, field)`; the route's `Dialect` chooses the body.
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
 
 import orjson
 
@@ -13,11 +19,21 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Payload Too Large",
+    422: "Unprocessable Content",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+class Dialect(StrEnum):
+    """Whose error shape a route answers in."""
+
+    SITECORE = "sitecore"  # callFlows and the test endpoints: status, developerMessage, moreInfo(Url), field
+    STREAM = "stream"  # browser and event endpoints: error_msg, moreInfo
+    MANAGEMENT = "management"  # Contentstack Personalize Management: error_code, error_message, errors
 
 
 class ApiError(Exception):
@@ -55,9 +71,29 @@ def stream_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = No
     return JsonBytes(body, error.status, headers)
 
 
+def management_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
+    """Contentstack's error shape: `error_message`, plus `errors` by field when one is known."""
+    body: dict[str, Any] = {"error_code": error.status, "error_message": error.developer_message}
+    if error.field:
+        body["errors"] = {error.field: [error.developer_message]}
+    return JsonBytes(orjson.dumps(body), error.status, headers)
+
+
+_RENDERERS = {Dialect.SITECORE: sitecore_error, Dialect.STREAM: stream_error, Dialect.MANAGEMENT: management_error}
+
+
+def render_error(dialect: Dialect, error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
+    return _RENDERERS[dialect](error, headers)
+
+
 _STREAM_PREFIXES = ("/v1.2/", "/events/", "/v1/events/")
 
 
-def is_stream_path(path: str) -> bool:
-    """The browser and event (stream) paths, whose clients read errors as `{error_msg}`."""
-    return path.startswith(_STREAM_PREFIXES)
+def dialect_for_path(path: str) -> Dialect:
+    """The dialect of a path no route answers (a 404 or 405): browser and event paths' clients read
+    `error_msg` (Engage does, even on a 404), management clients Contentstack's shape."""
+    if path.startswith(_STREAM_PREFIXES):
+        return Dialect.STREAM
+    if path.startswith("/management"):
+        return Dialect.MANAGEMENT
+    return Dialect.SITECORE

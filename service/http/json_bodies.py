@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from decision_models import widen_numbers
+
+from .errors import ApiError
 
 Model = TypeVar("Model", bound=BaseModel)
 _LONG_NUMBER = re.compile(rb"\d{19}")
@@ -22,6 +25,34 @@ _LONG_NUMBER = re.compile(rb"\d{19}")
 
 def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity: let pydantic word the error
+
+
+# Union members and model names appear in pydantic's error locations (`list[Identifier]`, `str`): not fields.
+_TYPE_TAG = re.compile(r"^(str|int|float|bool|list|dict|[A-Z]\w*)(\[.*\])?$")
+
+
+def error_field(loc: Sequence[int | str], prefix: str = "") -> str:
+    """The field a pydantic error location names, as a client wrote it (`identifiers.0.id`)."""
+    return prefix + ".".join(str(p) for p in loc if not (isinstance(p, str) and _TYPE_TAG.match(p)))
+
+
+def body_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    """The 400 for a body that does not validate, naming its first wrong field (the one such helper)."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    if error["type"] == "json_invalid":
+        return ApiError(400, f"malformed JSON: {error['msg']}", "(body)")
+    field = error_field(error["loc"], prefix)
+    if not field:
+        return ApiError(400, "the body must be a JSON object", "(body)")
+    return ApiError(400, f"{field}: {error['msg']}", field)
+
+
+def parse(model: type[Model], raw: bytes) -> Model:
+    """`model` from a client's body, or the 400 naming the first wrong field."""
+    try:
+        return validate_json(model, raw)
+    except ValidationError as exc:
+        raise body_error(exc) from None
 
 
 def validate_json(model: type[Model], raw: bytes) -> Model:

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope
 
 from decision_models import Audience, Experience
 
+from ..http.errors import ApiError
 from ..http.request import Incoming
 from ..http.responses import JsonBytes
 from ..runtime import Project, Runtime
@@ -31,29 +32,15 @@ from .views import (
 MAX_LIMIT = 1000
 
 
-class ManagementError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-
-def error_response(error: ManagementError) -> Response:
-    """Contentstack's error shape: `error_message`, plus `errors` by field when one is known."""
-    body: dict[str, Any] = {"error_code": error.status, "error_message": error.message}
-    if error.field:
-        body["errors"] = {error.field: [error.message]}
-    return JsonBytes(orjson.dumps(body), error.status)
-
-
 def _page(items: Sequence[Any], incoming: Incoming) -> Response:
     """A JSON array (as Contentstack lists are), sliced by `skip` and `limit`; the total in a header."""
     try:
         skip = int(incoming.query("skip") or 0)
         limit = int(incoming.query("limit") or 100)
     except ValueError:
-        raise ManagementError(400, "skip and limit are whole numbers", "limit") from None
+        raise ApiError(400, "skip and limit are whole numbers", "limit") from None
     if skip < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise ManagementError(400, f"skip >= 0 and 1 <= limit <= {MAX_LIMIT}", "limit")
+        raise ApiError(400, f"skip >= 0 and 1 <= limit <= {MAX_LIMIT}", "limit")
     body = orjson.dumps(list(items[skip : skip + limit]))
     return JsonBytes(body, 200, [(b"x-total-count", str(len(items)).encode())])
 
@@ -63,54 +50,37 @@ class ManagementApi:
         self.runtime = runtime
         self.reloader = reloader
 
-    def _authorize(self, incoming: Incoming, runtime: Runtime) -> None:
-        token = incoming.bearer_token()
-        if token is None:
-            raise ManagementError(
-                401, "a management bearer token is required (Authorization: Bearer ...)", "authorization"
-            )
-        if not runtime.is_management_token(token):
-            raise ManagementError(401, "the management bearer token is not valid", "authorization")
+    def _request(self, scope: Scope) -> tuple[Incoming, Project]:
+        incoming = Incoming(scope)
+        return incoming, self._project(incoming, self.runtime())
 
     def _project(self, incoming: Incoming, runtime: Runtime) -> Project:
         uid = incoming.header(b"x-project-uid")
         if not uid:
             if len(runtime.projects) == 1:
                 return next(iter(runtime.projects.values()))
-            raise ManagementError(400, "x-project-uid is required: several projects are configured", "x-project-uid")
+            raise ApiError(400, "x-project-uid is required: several projects are configured", "x-project-uid")
         for project in runtime.projects.values():
             if uid in (project.contentstack_project_uid, project.id):
                 return project
-        raise ManagementError(404, f"no project '{uid}'", "x-project-uid")
-
-    def handler(self, view: Callable[[Scope, Incoming, Runtime], Response]) -> Callable[[Scope, Receive], Any]:
-        async def handle(scope: Scope, receive: Receive) -> Response:
-            runtime = self.runtime()
-            incoming = Incoming(scope)
-            try:
-                self._authorize(incoming, runtime)
-                return view(scope, incoming, runtime)
-            except ManagementError as exc:
-                return error_response(exc)
-
-        return handle
+        raise ApiError(404, f"no project '{uid}'", "x-project-uid")
 
     # --- Contentstack-shaped reads ---------------------------------------------------------------------
 
-    def audiences(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def audiences(self, scope: Scope, receive: Receive) -> Response:
+        incoming, project = self._request(scope)
         return _page([audience_view(a, project) for a in _audiences(project)], incoming)
 
-    def audience(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def audience(self, scope: Scope, receive: Receive) -> Response:
+        _, project = self._request(scope)
         uid = scope["path_params"]["uid"]
         found = next((a for a in _audiences(project) if a.id == uid), None)
         if found is None:
-            raise ManagementError(404, f"no audience '{uid}'", "uid")
+            raise ApiError(404, f"no audience '{uid}'", "uid")
         return JsonBytes(orjson.dumps(audience_view(found, project)))
 
-    def experiences(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def experiences(self, scope: Scope, receive: Receive) -> Response:
+        incoming, project = self._request(scope)
         items = [experience_view(i, e) for i, e in enumerate(project.catalog.experiences.values())]
         return _page(items, incoming)
 
@@ -119,59 +89,57 @@ class ManagementApi:
         for index, experience in enumerate(project.catalog.experiences.values()):
             if uid in (experience.id, experience.friendly_id):
                 return index, experience
-        raise ManagementError(404, f"no experience '{uid}'", "uid")
+        raise ApiError(404, f"no experience '{uid}'", "uid")
 
-    def experience(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        index, experience = self._experience(scope, self._project(incoming, runtime))
+    async def experience(self, scope: Scope, receive: Receive) -> Response:
+        _, project = self._request(scope)
+        index, experience = self._experience(scope, project)
         return JsonBytes(orjson.dumps(experience_view(index, experience)))
 
-    def experience_versions(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        _, experience = self._experience(scope, self._project(incoming, runtime))
+    async def experience_versions(self, scope: Scope, receive: Receive) -> Response:
+        incoming, project = self._request(scope)
+        _, experience = self._experience(scope, project)
         return _page([version_view(experience, v) for v in versions(experience)], incoming)
 
-    def variant_audiences(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
+    async def variant_audiences(self, scope: Scope, receive: Receive) -> Response:
         """Get Audience(s) of a Variant: of the active version by default, of the draft with ?version=draft."""
-        project = self._project(incoming, runtime)
+        incoming, project = self._request(scope)
         _, experience = self._experience(scope, project)
         wanted = (incoming.query("version") or "active").lower()
         if wanted not in ("active", "draft"):
-            raise ManagementError(400, "version is active or draft", "version")
+            raise ApiError(400, "version is active or draft", "version")
         version = experience.draft if wanted == "draft" else experience.live
         if version is None:
-            raise ManagementError(404, f"experience '{experience.id}' has no draft version", "version")
+            raise ApiError(404, f"experience '{experience.id}' has no draft version", "version")
         ref = scope["path_params"]["variant"]
         variant = next((v for i, v in enumerate(version.variants) if ref in (v.id, str(i))), None)
         if variant is None:
-            raise ManagementError(404, f"no variant '{ref}' in {version_uid(experience, version)}", "variant")
+            raise ApiError(404, f"no variant '{ref}' in {version_uid(experience, version)}", "variant")
         chosen = [variant.audience] if variant.audience else ([version.audience] if version.audience else [])
         return JsonBytes(orjson.dumps([audience_view(a, project) for a in chosen if a is not None]))
 
     # --- this service's own objects ----------------------------------------------------------------------
 
-    def connections(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def connections(self, scope: Scope, receive: Receive) -> Response:
+        incoming, project = self._request(scope)
         return _page([connection_view(c) for c in project.connections.values()], incoming)
 
-    def decision_models(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def decision_models(self, scope: Scope, receive: Receive) -> Response:
+        incoming, project = self._request(scope)
         return _page([model_view(m) for m in project.models.values()], incoming)
 
-    def decision_model(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
-        project = self._project(incoming, runtime)
+    async def decision_model(self, scope: Scope, receive: Receive) -> Response:
+        _, project = self._request(scope)
         model = project.models.get(scope["path_params"]["uid"])
         if model is None:
-            raise ManagementError(404, f"no decision model '{scope['path_params']['uid']}'", "uid")
+            raise ApiError(404, f"no decision model '{scope['path_params']['uid']}'", "uid")
         return JsonBytes(orjson.dumps(model_view(model)))
 
-    def projects(self, scope: Scope, incoming: Incoming, runtime: Runtime) -> Response:
+    async def projects(self, scope: Scope, receive: Receive) -> Response:
+        incoming, runtime = Incoming(scope), self.runtime()
         return _page([project_view(p) for p in runtime.projects.values()], incoming)
 
     async def reload(self, scope: Scope, receive: Receive) -> Response:
-        runtime = self.runtime()
-        try:
-            self._authorize(Incoming(scope), runtime)
-        except ManagementError as exc:
-            return error_response(exc)
         outcome = await self.reloader.reload("api")
         return JsonBytes(orjson.dumps(outcome.body()), 200 if outcome.ok else 422)
 

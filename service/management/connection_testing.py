@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from ..http.errors import ApiError, sitecore_error
-from ..http.request import read_management_body
+from ..http.errors import ApiError
+from ..http.request import read_json_body
 from ..http.responses import JsonBytes
 from ..runtime import Runtime
 
@@ -39,14 +39,11 @@ class ConnectionsApi:
 
     async def test_connection(self, scope: Scope, receive: Receive) -> Response:
         runtime = self.runtime()
-        try:
-            body = await read_management_body(scope, receive, runtime, TestConnectionBody)
-            name = connection_name(body)
-            connections = runtime.connections
-            if connections is None or name not in connections.connections:
-                raise ApiError(404, f"no connection '{name}'", "connection")
-            scope["state"]["log"]["connection"] = name
-            result = await connections.test(name, body.inputs)
-        except ApiError as exc:
-            return sitecore_error(exc)
+        body = await read_json_body(scope, receive, runtime, TestConnectionBody)
+        name = connection_name(body)
+        connections = runtime.connections
+        if connections is None or name not in connections.connections:
+            raise ApiError(404, f"no connection '{name}'", "connection")
+        scope["state"]["log"]["connection"] = name
+        result = await connections.test(name, body.inputs)
         return JsonBytes(orjson.dumps(result))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_models import Catalog, DecisionRequest, visitor_key
 
-from ..http.json_bodies import validate_json
+from ..http.json_bodies import body_error, parse
 
 
 class Identifier(BaseModel):
@@ -47,30 +47,12 @@ class CallFlowBody(BaseModel):
     context: dict[str, Any] | None = None
 
 
-class BodyError(ValueError):
-    """A body a client sent that cannot be used; `field` names what was wrong."""
-
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.field = field
-        self.status = status
-
-
 _LEGACY_CONTEXT_KEYS = frozenset(CallFlowBody.model_fields) - {"context", "params"}
 
 
 def parse_body(raw: bytes) -> CallFlowBody:
-    """Parse a callFlows body, or raise BodyError naming the first wrong field."""
-    try:
-        body = validate_json(CallFlowBody, raw)
-    except ValidationError as exc:
-        error = exc.errors(include_input=False, include_url=False)[0]
-        if error["type"] == "json_invalid":
-            raise BodyError("(body)", f"malformed JSON: {error['msg']}") from None
-        if not error["loc"]:
-            raise BodyError("(body)", "the body must be a JSON object") from None
-        field = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("list[", "Identifier")))
-        raise BodyError(field, f"{field}: {error['msg']}") from None
+    """Parse a callFlows body, or raise ApiError (400) naming the first wrong field."""
+    body = parse(CallFlowBody, raw)
     context = body.context
     if context and _LEGACY_CONTEXT_KEYS.intersection(context):
         # Legacy wrapper {"context": {browserId, clientKey, channel, ...}}: lift the fields to the top.
@@ -81,9 +63,7 @@ def parse_body(raw: bytes) -> CallFlowBody:
         try:
             return CallFlowBody.model_validate(merged)
         except ValidationError as exc:
-            error = exc.errors(include_input=False, include_url=False)[0]
-            field = "context." + ".".join(str(p) for p in error["loc"])
-            raise BodyError(field, f"{field}: {error['msg']}") from None
+            raise body_error(exc, prefix="context.") from None
     return body
 
 

@@ -14,7 +14,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from ..http.errors import ApiError, stream_error
+from ..http.errors import ApiError
 from ..http.request import Incoming, resolve_project
 from ..http.responses import JsonBytes
 from ..runtime import Project, Runtime
@@ -40,10 +40,7 @@ class BrowserApi:
 
     async def create(self, scope: Scope, receive: Receive) -> Response:
         """GET /v1/events/v1.2/browser/create.json: a new browser id and its guest ref."""
-        try:
-            project = self._project(scope)
-        except ApiError as exc:
-            return stream_error(exc)
+        project = self._project(scope)
         browser_id = str(uuid.uuid4())
         body = {
             "status": "OK",
@@ -56,11 +53,8 @@ class BrowserApi:
 
     async def show(self, scope: Scope, receive: Receive) -> Response:
         """GET /v1/events/v1.2/browser/{browserId}/show.json: `{customer: {ref}}`."""
-        try:
-            project = self._project(scope)
-            browser_id = scope["path_params"]["browser_id"]
-            if not _BROWSER_ID.match(browser_id):
-                raise ApiError(400, "browserId must be 1-128 characters of A-Z a-z 0-9 _ . : -", "browserId")
-        except ApiError as exc:
-            return stream_error(exc)
+        project = self._project(scope)
+        browser_id = scope["path_params"]["browser_id"]
+        if not _BROWSER_ID.match(browser_id):
+            raise ApiError(400, "browserId must be 1-128 characters of A-Z a-z 0-9 _ . : -", "browserId")
         return JsonBytes(orjson.dumps({"customer": {"ref": guest_ref(project.id, browser_id)}}))

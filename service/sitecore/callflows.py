@@ -14,12 +14,12 @@ from starlette.types import Receive, Scope
 
 from decision_models import Decision, Outcome, decide
 
-from ..http.errors import ApiError, sitecore_error
+from ..http.errors import ApiError
 from ..http.metrics import Metrics
 from ..http.request import Incoming, read_body, require_management, resolve_project
 from ..http.responses import JsonBytes
 from ..runtime import Project, Runtime
-from .body import BodyError, CallFlowBody, parse_body, to_decision_request
+from .body import CallFlowBody, parse_body, to_decision_request
 
 _FRIENDLY_ID = re.compile(r"^[a-z0-9_]*\*?$")
 _PREVIEW_VALUES = frozenset({"draft", "true", "1"})
@@ -46,17 +46,14 @@ class InteractiveApi:
         self.metrics = metrics
 
     async def _evaluate(
-        self, scope: Scope, receive: Receive, friendly_id: str | None, management: bool = False
+        self, scope: Scope, receive: Receive, friendly_id: str | None, explain: bool = False
     ) -> Evaluated:
         runtime = self.runtime()
         state = scope["state"]
         started: float = state.get("started", time.perf_counter())
         incoming = Incoming(scope)
         raw = await read_body(receive, incoming, runtime.max_body_bytes, runtime.body_timeout)
-        try:
-            body = parse_body(raw)
-        except BodyError as exc:
-            raise ApiError(exc.status, str(exc), exc.field) from None
+        body = parse_body(raw)
         project = resolve_project(runtime, body.clientKey, incoming.context_id())
         state["project"] = project
         log = state["log"]
@@ -69,7 +66,7 @@ class InteractiveApi:
         log["friendlyId"] = fid
         preview = (incoming.header(b"x-personalize-preview") or incoming.query("preview") or "").lower()
         preview_on = preview in _PREVIEW_VALUES
-        if preview_on or management:
+        if preview_on and not explain:  # explain's route checks the token before the handler runs
             require_management(incoming, runtime)
         decision_request = to_decision_request(
             body,
@@ -85,7 +82,7 @@ class InteractiveApi:
             default_deadline_ms=runtime.default_deadline_ms,
             started=started,
             connections=runtime.connections,
-            explain=management,
+            explain=explain,
         )
         log["outcome"] = decision.outcome.value
         variant_id = decision.variant.id if decision.variant is not None else ""
@@ -116,18 +113,12 @@ class InteractiveApi:
 
     async def call_flows(self, scope: Scope, receive: Receive) -> Response:
         """POST /v2/callFlows, /v1/personalize, /personalize/v2/callFlows, /v2/callFlows/{flowRef}."""
-        try:
-            evaluated = await self._evaluate(scope, receive, scope["path_params"].get("flow_ref"))
-        except ApiError as exc:
-            return sitecore_error(exc)
+        evaluated = await self._evaluate(scope, receive, scope["path_params"].get("flow_ref"))
         return JsonBytes(evaluated.decision.body, 200, self._headers(evaluated))
 
     async def get_audience(self, scope: Scope, receive: Receive) -> Response:
-        """POST /v2/callFlows/getAudience/{friendlyId}: the legacy JSS `{variantId, browserId}` answer."""
-        try:
-            evaluated = await self._evaluate(scope, receive, scope["path_params"]["friendly_id"])
-        except ApiError as exc:
-            return sitecore_error(exc)
+        """POST /v2/callFlows/getAudience/{friendlyId}: the legacy `{variantId, browserId}` answer."""
+        evaluated = await self._evaluate(scope, receive, scope["path_params"]["friendly_id"])
         decision = evaluated.decision
         served = decision.outcome is Outcome.VARIANT and decision.variant is not None
         variant_id = decision.variant.id if served and decision.variant is not None else ""
@@ -136,10 +127,7 @@ class InteractiveApi:
 
     async def explain(self, scope: Scope, receive: Receive) -> Response:
         """POST /v2/callFlows/explain (management token): `{response, trace}` for the same body."""
-        try:
-            evaluated = await self._evaluate(scope, receive, None, management=True)
-        except ApiError as exc:
-            return sitecore_error(exc)
+        evaluated = await self._evaluate(scope, receive, None, explain=True)
         decision = evaluated.decision
         trace: dict[str, Any] = {"project": evaluated.project.id, **decision.trace()}
         trace["timingsMs"] = {"parse": round(evaluated.parse_ms, 3), **trace["timingsMs"]}

@@ -8,8 +8,8 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from ..http.errors import ApiError, sitecore_error
-from ..http.request import read_management_body
+from ..http.errors import ApiError
+from ..http.request import read_json_body
 from ..http.responses import JsonBytes
 from ..runtime import Runtime
 from .model_testing import TestModelBody, find_model, result_body, run_test
@@ -21,17 +21,14 @@ class ModelsApi:
 
     async def test_decision_model(self, scope: Scope, receive: Receive) -> Response:
         runtime = self.runtime()
-        try:
-            body = await read_management_body(scope, receive, runtime, TestModelBody)
-            project = None
-            if body.clientKey:
-                project = runtime.by_client_key.get(body.clientKey)
-                if project is None:
-                    raise ApiError(401, "unknown clientKey", "clientKey")
-            project, model = find_model(runtime, body, project)
-            scope["state"]["project"] = project
-            scope["state"]["log"].update({"project": project.id, "model": model.id})
-            run = await run_test(model, body, runtime.default_deadline_ms / 1000, runtime.connections)
-        except ApiError as exc:
-            return sitecore_error(exc)
+        body = await read_json_body(scope, receive, runtime, TestModelBody)
+        project = None
+        if body.clientKey:
+            project = runtime.by_client_key.get(body.clientKey)
+            if project is None:
+                raise ApiError(401, "unknown clientKey", "clientKey")
+        project, model = find_model(runtime, body, project)
+        scope["state"]["project"] = project
+        scope["state"]["log"].update({"project": project.id, "model": model.id})
+        run = await run_test(model, body, runtime.default_deadline_ms / 1000, runtime.connections)
         return JsonBytes(orjson.dumps(result_body(run)))

@@ -1,0 +1,19 @@
+"""Every route of the service, each declared once in its dialect's package; the app, the OpenAPI document
+and the Postman collection are three views of this table (tests/test_routes.py checks they agree)."""
+
+from __future__ import annotations
+
+from .demo.sandbox import SANDBOX_ROUTES
+from .http.operations import OPERATIONS_ROUTES
+from .http.routing import RouteSpec
+from .management.routes import MANAGEMENT_ROUTES
+from .runtime import Runtime
+from .sitecore.routes import SITECORE_ROUTES
+
+# The SDKs' hot paths first: Starlette tries routes in order.
+ROUTES: tuple[RouteSpec, ...] = (*SITECORE_ROUTES, *MANAGEMENT_ROUTES, *OPERATIONS_ROUTES, *SANDBOX_ROUTES)
+
+
+def served(runtime: Runtime) -> tuple[RouteSpec, ...]:
+    """The routes a config serves (the demo sandbox only where it is configured)."""
+    return tuple(spec for spec in ROUTES if spec.enabled(runtime))
