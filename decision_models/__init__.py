@@ -5,7 +5,7 @@ connection nodes behind the ConnectionPort interface) are compiled into GraphMod
 """
 
 from .bucketing import bucket, choose, cumulative, murmur3_32
-from .engine import Decision, DecisionRequest, Outcome, decide, visitor_key
+from .engine import Decision, DecisionRequest, Outcome, decide, request_context, visitor_key
 from .experiences import (
     CONDITION_ROOTS,
     TEMPLATE_ROOTS,
@@ -96,6 +96,7 @@ __all__ = [
     "decide",
     "log",
     "murmur3_32",
+    "request_context",
     "visitor_key",
     "widen_numbers",
 ]

@@ -100,7 +100,9 @@ class Decision:
 Clock = Callable[[], float]
 
 
-def _context(request: DecisionRequest) -> dict[str, Any]:
+def request_context(request: DecisionRequest) -> dict[str, Any]:
+    """The roots audiences, templates and models read, built from a request: the one builder, shared by
+    every decision and by the decision-model test endpoint, so a model sees the same either way."""
     return {
         "request": {
             "friendlyId": request.friendly_id,
@@ -256,7 +258,7 @@ async def decide(
     t0 = clock()
     started = t0 if started is None else started
     decision = Decision(outcome=Outcome.NOT_FOUND)
-    context = _context(request)
+    context = request_context(request)
     selected = _select(catalog, request, context, decision)
     t1 = clock()
     decision.timings["audience"] = (t1 - t0) * 1000

@@ -118,3 +118,41 @@ async def test_a_number_sent_as_a_string_is_read_as_a_number(client: httpx.Async
     assert trace["variant"] != "control"  # b-2 is bucketed into a variant that runs banner_offer
     cart = [n for m in trace["steps"][-1]["models"] for n in m["nodes"] if n["id"] == "cart"]
     assert cart[0]["coerced"] == "the string '200' was read as a number"
+
+
+async def test_a_model_sees_the_same_roots_under_test_as_under_callflows(write_config: Any) -> None:
+    """One context builder: request.friendlyId (missing under the test endpoint before) and request.variants."""
+    from service.app import create_app
+    from service.config import load_runtime
+    from tests.conftest import app_client
+
+    path = write_config(
+        """
+        management: {tokens: [t]}
+        projects: [{id: p, clientKey: k}]
+        decisionModels:
+          - id: echo
+            variants:
+              - id: v
+                status: production
+                weight: 10000
+                nodes:
+                  - {id: fid, kind: input, source: request.friendlyId, type: string}
+                  - {id: pages, kind: input, source: request.variants, type: list}
+                  - {id: out, kind: output, fields: {fid: fid, pages: pages}}
+        experiences:
+          - friendlyId: home
+            status: active
+            type: segmented
+            variants: [{id: v, decisionModels: [echo], response: "${decisions.echo.out}"}]
+        """
+    )
+    async with app_client(create_app(load_runtime(path, env={}))) as c:
+        called = await c.post("/v2/callFlows", json={"clientKey": "k", "friendlyId": "home", "variants": ["a"]})
+        context = {"friendlyId": "home", "variants": ["a"]}
+        tested = await c.post(
+            "/v2/testDecisionModel",
+            json={"context": context, "decisionModelRef": "echo"},
+            headers={"Authorization": "Bearer t"},
+        )
+    assert called.json() == tested.json()["outputs"]["out"] == {"fid": "home", "pages": ["a"]}

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from decision_models import GraphModel, ModelRun, RunContext
+from decision_models import DecisionRequest, GraphModel, ModelRun, RunContext, request_context
 
 from ..http.errors import ApiError
 from ..runtime import Project, Runtime
@@ -20,6 +20,8 @@ class TestContext(BaseModel):
     language: str | None = None
     currency: str | None = None
     pointOfSale: str = ""
+    friendlyId: str = ""
+    variants: list[str] = Field(default_factory=list)
     browserId: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     guest: dict[str, Any] = Field(default_factory=dict)
@@ -50,21 +52,18 @@ def find_model(runtime: Runtime, body: TestModelBody, project: Project | None) -
 
 
 def model_inputs(context: TestContext) -> dict[str, Any]:
-    """The roots a model reads, built from the test context the way callFlows builds them."""
-    return {
-        "request": {
-            "channel": context.channel.upper(),
-            "language": context.language.upper() if context.language else None,
-            "currency": context.currency.upper() if context.currency else None,
-            "pointOfSale": context.pointOfSale,
-            "variants": [],
-        },
-        "params": context.params,
-        "headers": {},
-        "guest": context.guest,
-        "experience": {},
-        "variant": {},
-    }
+    """The roots a model reads, built by the same function callFlows uses (decision_models.request_context)."""
+    request = DecisionRequest(
+        friendly_id=context.friendlyId,
+        channel=context.channel.upper(),
+        language=context.language.upper() if context.language else None,
+        currency=context.currency.upper() if context.currency else None,
+        point_of_sale=context.pointOfSale,
+        params=context.params,
+        guest=context.guest,
+        page_variants=tuple(context.variants),
+    )
+    return {**request_context(request), "experience": {}, "variant": {}}
 
 
 async def run_test(model: GraphModel, body: TestModelBody, seconds: float | None, connections: Any) -> ModelRun:
