@@ -23,6 +23,8 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .paths import getter
+
 Context = Mapping[str, Any]
 Value = Callable[[Context], Any]
 Test = Callable[[Any, Context], bool]
@@ -96,17 +98,7 @@ def resolve(endpoint: Endpoint) -> Value:
     if isinstance(endpoint, Literal):
         constant = endpoint.value
         return lambda context: constant
-    path = endpoint.path
-
-    def get(context: Context) -> Any:
-        value: Any = context
-        for step in path:
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(step)
-        return value
-
-    return get
+    return getter(endpoint.path)
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:

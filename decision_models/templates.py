@@ -21,11 +21,12 @@ from typing import Any
 
 import orjson
 
+from .paths import getter
+
 Render = Callable[[Mapping[str, Any]], Any]
 
 _PATH = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*)\s*(?:!(.*))?$", re.S)
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
-_MISSING = object()
 
 
 class TemplateError(ValueError):
@@ -45,18 +46,13 @@ class Template:
 
 
 def _getter(root: str, steps: tuple[str | int, ...], default: Any) -> Render:
-    def get(context: Mapping[str, Any]) -> Any:
-        value: Any = context.get(root, _MISSING)
-        for step in steps:
-            if isinstance(step, int):
-                value = value[step] if isinstance(value, list) and -len(value) <= step < len(value) else _MISSING
-            else:
-                value = value.get(step, _MISSING) if isinstance(value, dict) else _MISSING
-            if value is _MISSING:
-                break
-        return default if value is _MISSING or value is None else value
+    get = getter((root, *steps))
 
-    return get
+    def get_or_default(context: Mapping[str, Any]) -> Any:
+        value = get(context)
+        return default if value is None else value
+
+    return get_or_default
 
 
 def _placeholder_end(text: str, start: int) -> int:
