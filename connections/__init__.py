@@ -4,26 +4,34 @@
 compiled definition, built from config by service/config. Nothing here knows about experiences.
 """
 
-from .auth import TokenError, TokenManager, basic_header
+from .auth import Auth, AuthScheme, HeaderAuth, NoAuth, OAuth2ClientCredentials
 from .breaker import Breaker
 from .calls import Attempt
 from .coalescing import Coalescer
+from .connection import BuiltRequest, Connection, Retries, Timeouts, build
+from .faults import FaultKind
 from .mapping import MappingError, OutputMapping
-from .registry import REDACTED, CallResult, Connections, redact, secret_forms
-from .requests import BuiltRequest, Connection, Retries, Timeouts, build
+from .pool import REDACTED, Connections, ConnectionState, redact, secret_forms
 from .templating import JsonTemplate, TemplateInputError, TextTemplate
+from .tokens import TokenError, TokenManager, basic_header
 
 __all__ = [
     "REDACTED",
     "Attempt",
+    "Auth",
+    "AuthScheme",
     "Breaker",
     "BuiltRequest",
-    "CallResult",
     "Coalescer",
     "Connection",
+    "ConnectionState",
     "Connections",
+    "FaultKind",
+    "HeaderAuth",
     "JsonTemplate",
     "MappingError",
+    "NoAuth",
+    "OAuth2ClientCredentials",
     "OutputMapping",
     "Retries",
     "TemplateInputError",

@@ -1,7 +1,6 @@
 """One connection call: auth, send, bounded read, classification; retries with backoff for safe calls.
 
-Every fault is an outcome with a kind, never an exception to the caller:
-  bad_input, circuit_open, token_error, timeout, refused, http_4xx, http_5xx, not_json, oversize.
+Every fault is an outcome with a kind (connections/faults.py), never an exception to the caller.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ import aiohttp
 import httpx
 import orjson
 
-from .auth import TokenError
+from .connection import BuiltRequest, Connection
+from .faults import TRANSIENT, FaultKind
 from .mapping import map_outputs
-from .requests import BuiltRequest, Connection
+from .tokens import TokenError, TokenManager
 
-TRANSIENT = frozenset({"timeout", "refused", "http_5xx", "http_429"})
 RAW_BODY_LIMIT = 4096  # bytes of the raw body kept for the test endpoint
 
 
@@ -31,7 +30,7 @@ class Attempt:
     """What one call came to: the outcome, and what a person debugging it needs to see."""
 
     ok: bool
-    kind: str
+    kind: FaultKind
     detail: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     defaulted: dict[str, str] = field(default_factory=dict)
@@ -43,7 +42,7 @@ class Attempt:
     retry_after_401: bool = False
 
 
-def _fault(kind: str, detail: str, **extra: Any) -> Attempt:
+def _fault(kind: FaultKind, detail: str, **extra: Any) -> Attempt:
     return Attempt(False, kind, detail, **extra)
 
 
@@ -61,20 +60,19 @@ async def _read_bounded(response: httpx.Response, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def send_once(client: httpx.AsyncClient, connection: Connection, built: BuiltRequest, seconds: float) -> Attempt:
-    """One attempt within `seconds`, including the token fetch; a 401 with a token refreshes it and
-    retries exactly once."""
+async def send_once(
+    client: httpx.AsyncClient, connection: Connection, built: BuiltRequest, seconds: float, tokens: TokenManager | None
+) -> Attempt:
+    """One attempt within `seconds`, including the token fetch; a 401 the auth scheme can answer (a fresh
+    token) is retried exactly once."""
     started = time.perf_counter()
     retried = False
     while True:
         headers = dict(built.headers)
-        headers.update(connection.auth_headers)
         token = None
         try:
             async with asyncio.timeout(seconds - (time.perf_counter() - started)):
-                if connection.token is not None:
-                    token = await connection.token.get()
-                    headers["authorization"] = f"Bearer {token}"
+                token = await connection.auth.apply(headers, tokens)
                 timeout = httpx.Timeout(connection.timeouts.read, connect=connection.timeouts.connect)
                 request = client.build_request(
                     built.method, built.url, headers=headers, content=built.content, timeout=timeout
@@ -85,21 +83,20 @@ async def send_once(client: httpx.AsyncClient, connection: Connection, built: Bu
                 finally:
                     await response.aclose()
         except TokenError as exc:
-            return _fault("token_error", f"token endpoint: {exc}", ms=_ms(started))
+            return _fault(FaultKind.TOKEN_ERROR, f"token endpoint: {exc}", ms=_ms(started))
         except (TimeoutError, httpx.TimeoutException) as exc:
             # httpx-aiohttp 0.2 maps a refused connection to ConnectTimeout (its exception table prefers
             # the ClientConnectionError entry); the aiohttp cause tells them apart.
             cause = exc.__cause__
             if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, aiohttp.ServerTimeoutError):
-                return _fault("refused", f"cannot connect: {cause}"[:300], ms=_ms(started))
-            return _fault("timeout", _timeout_detail(exc, connection, seconds), ms=_ms(started))
+                return _fault(FaultKind.REFUSED, f"cannot connect: {cause}"[:300], ms=_ms(started))
+            return _fault(FaultKind.TIMEOUT, _timeout_detail(exc, connection, seconds), ms=_ms(started))
         except httpx.ConnectError as exc:
-            return _fault("refused", f"cannot connect: {exc}"[:300], ms=_ms(started))
+            return _fault(FaultKind.REFUSED, f"cannot connect: {exc}"[:300], ms=_ms(started))
         except httpx.HTTPError as exc:
-            return _fault("refused", f"{type(exc).__name__}: {exc}"[:300], ms=_ms(started))
+            return _fault(FaultKind.REFUSED, f"{type(exc).__name__}: {exc}"[:300], ms=_ms(started))
         status = response.status_code
-        if status == 401 and token is not None and not retried and connection.token is not None:
-            connection.token.invalidate(token)
+        if status == 401 and not retried and connection.auth.refused(tokens, token):
             retried = True
             continue
         return classify(connection, status, dict(response.headers), body, started, retried)
@@ -139,22 +136,22 @@ def classify(
         "retry_after_401": retried,
     }
     if body is None:
-        return _fault("oversize", f"the response is larger than {connection.max_bytes} bytes", **common)
+        return _fault(FaultKind.OVERSIZE, f"the response is larger than {connection.max_bytes} bytes", **common)
     common["raw_body"] = body[:RAW_BODY_LIMIT]
     if status == 429:
-        return _fault("http_429", "429 Too Many Requests", **common)
+        return _fault(FaultKind.HTTP_429, "429 Too Many Requests", **common)
     if 400 <= status < 500:
-        return _fault("http_4xx", f"the upstream answered {status}", **common)
+        return _fault(FaultKind.HTTP_4XX, f"the upstream answered {status}", **common)
     if status >= 500:
-        return _fault("http_5xx", f"the upstream answered {status}", **common)
+        return _fault(FaultKind.HTTP_5XX, f"the upstream answered {status}", **common)
     if status < 200 or status >= 300:
-        return _fault("http_other", f"the upstream answered {status}", **common)
+        return _fault(FaultKind.HTTP_OTHER, f"the upstream answered {status}", **common)
     try:
         document = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
-        return _fault("not_json", "the body is not JSON", **common)
+        return _fault(FaultKind.NOT_JSON, "the body is not JSON", **common)
     outputs, defaulted = map_outputs(connection.outputs, document)
-    return Attempt(True, "ok", "", outputs, defaulted, **common)
+    return Attempt(True, FaultKind.OK, "", outputs, defaulted, **common)
 
 
 async def send_with_retries(
@@ -162,6 +159,7 @@ async def send_with_retries(
     connection: Connection,
     built: BuiltRequest,
     seconds: float,
+    tokens: TokenManager | None = None,
     jitter: Callable[[], float] = random.random,
     wanted: Callable[[], bool] = lambda: True,
 ) -> Attempt:
@@ -172,7 +170,7 @@ async def send_with_retries(
     attempts = 0
     while True:
         attempts += 1
-        attempt = await send_once(client, connection, built, deadline - time.perf_counter())
+        attempt = await send_once(client, connection, built, deadline - time.perf_counter(), tokens)
         attempt.attempts = attempts
         if attempt.ok or attempt.kind not in TRANSIENT or not connection.retryable:
             return attempt
@@ -180,7 +178,7 @@ async def send_with_retries(
             return attempt
         pause = min(connection.retries.max_backoff, connection.retries.backoff * 2 ** (attempts - 1))
         pause *= 0.5 + jitter() / 2
-        if attempt.kind == "http_429":
+        if attempt.kind is FaultKind.HTTP_429:
             asked = retry_after(attempt.response_headers)
             if asked is not None:
                 pause = max(pause, asked)

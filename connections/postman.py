@@ -10,10 +10,10 @@ not run the app's token helper.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
-from .requests import DEFAULT_HEADERS, Connection
+from .auth import AuthScheme, OAuth2ClientCredentials
+from .connection import DEFAULT_HEADERS, Connection
 from .templating import PLACEHOLDER
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -38,9 +38,7 @@ def _body(connection: Connection) -> dict[str, Any] | None:
     return None
 
 
-def _token_script(connection: Connection, secret_var: str) -> list[str]:
-    token = connection.token
-    assert token is not None
+def _token_script(connection: Connection, token: OAuth2ClientCredentials, secret_var: str) -> list[str]:
     form = {
         "grant_type": "client_credentials",
         **({"scope": token.scope} if token.scope else {}),
@@ -119,9 +117,9 @@ def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]
 def _auth(
     connection: Connection, request: dict[str, Any], variables: dict[str, str], events: list[dict[str, Any]]
 ) -> str:
-    headers: Mapping[str, str] = connection.auth_headers
-    if connection.token is not None:
-        token = connection.token
+    auth = connection.auth
+    if isinstance(auth, OAuth2ClientCredentials):
+        token = auth
         secret_var = f"{connection.id}_clientSecret"
         variables[secret_var] = ""
         variables[f"{connection.id}_tokenUrl"] = token.token_url
@@ -144,11 +142,11 @@ def _auth(
             0,
             {
                 "listen": "prerequest",
-                "script": {"type": "text/javascript", "exec": _token_script(connection, secret_var)},
+                "script": {"type": "text/javascript", "exec": _token_script(connection, token, secret_var)},
             },
         )
         return "oauth2 client_credentials"
-    if "Authorization" in headers and headers["Authorization"].startswith("Basic "):
+    if auth.scheme is AuthScheme.BASIC:
         user_var, pass_var = f"{connection.id}_username", f"{connection.id}_password"
         variables[user_var], variables[pass_var] = "", ""
         request["auth"] = {
@@ -159,11 +157,11 @@ def _auth(
             ],
         }
         return "basic"
-    for name in headers:
+    for name in auth.header_names:
         var = f"{connection.id}_{name.replace('-', '_')}"
         variables[var] = ""
         request["header"].append({"key": name, "value": "{{" + var + "}}"})
-    return "custom headers" if headers else "no auth"
+    return "custom headers" if auth.header_names else "no auth"
 
 
 def collection(connections: list[Connection], name: str = "personalize connections") -> dict[str, Any]:

@@ -109,7 +109,7 @@ async def test_token_expiry_refresh_and_default_lifetime(fresh_upstream: Running
     fresh_upstream.state.expires_in = None  # the provider sends no expires_in: the configured lifetime applies
     c = make(fresh_upstream, recs={"path": "/secure/x", "auth": {**OAUTH, "defaultLifetimeS": 100, "leewayS": 10}})
     now = [1000.0]
-    token = c.connections["recs"].token
+    token = c.state["recs"].tokens
     assert token is not None
     token.clock = lambda: now[0]
     assert (await c.call("recs", {}, 1.0)).ok

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connections import OAuth2ClientCredentials
 from service.config import ConfigError, load_runtime
 from tests.servers.tls import make_pki
 
@@ -81,8 +82,8 @@ def test_connection_example_loads(tmp_path: Path) -> None:
     runtime = load_runtime(path, env={"RECS_CLIENT_SECRET": "s"})
     assert runtime.connections is not None
     recs = runtime.connections.connections["recs"]
-    assert recs.token is not None
-    assert (recs.token.scope, recs.token.form_items, recs.cache_ttl) == ("recs:read", {"resource": "recs"}, 30)
+    assert isinstance(recs.auth, OAuth2ClientCredentials)
+    assert (recs.auth.scope, recs.auth.form_items, recs.cache_ttl) == ("recs:read", {"resource": "recs"}, 30)
     assert recs.inputs == ["userId", "limit", "channel"]
     missing = path.read_text(encoding="utf-8").replace(f"{tmp_path}/client.pem", "/nowhere/client.pem")
     path.write_text(missing, encoding="utf-8")

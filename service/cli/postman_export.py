@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from connections import OAuth2ClientCredentials
 from connections.postman import collection as connection_collection
 
 from ..config import DEMO_SOURCE
@@ -120,7 +121,7 @@ def environment(runtime: Runtime) -> dict[str, Any]:
     demo = runtime.source == DEMO_SOURCE
     values = [("baseUrl", BASE_URL), ("managementToken", DEMO_MANAGEMENT_TOKEN if demo else "")]
     for connection in next(iter(runtime.projects.values())).connections.values():
-        if connection.token is not None:
+        if isinstance(connection.auth, OAuth2ClientCredentials):
             values.append((f"{connection.id}_clientSecret", DEMO_SANDBOX_SECRET if demo else ""))
     return {
         "name": "personalize demo" if demo else "personalize",

@@ -5,21 +5,25 @@ from __future__ import annotations
 import os
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import certifi
 import httpx
 
 from connections import (
+    Auth,
+    AuthScheme,
     Connection,
+    HeaderAuth,
     JsonTemplate,
     MappingError,
+    NoAuth,
+    OAuth2ClientCredentials,
     OutputMapping,
     Retries,
     TextTemplate,
     Timeouts,
-    TokenManager,
     basic_header,
     secret_forms,
 )
@@ -40,6 +44,36 @@ def _tls(spec: schema.Tls | None) -> dict[str, Any]:
     if spec.cert:
         context.load_cert_chain(spec.cert, spec.key)
     return {"verify": context}
+
+
+def _auth(spec: Any, token_tls: Mapping[str, Any]) -> tuple[Auth, list[str]]:
+    """The auth strategy of a connection, and every secret value it holds (to redact wherever shown)."""
+    if isinstance(spec, schema.BasicAuth):
+        basic = HeaderAuth.basic(spec.username, spec.password.get_secret_value())
+        encoded = basic.headers["authorization"].split(" ", 1)[1]
+        return basic, [spec.password.get_secret_value(), encoded]
+    if isinstance(spec, schema.HeaderAuth):
+        headers = {k.lower(): v.get_secret_value() for k, v in spec.headers.items()}
+        return HeaderAuth(AuthScheme.HEADER, headers), list(headers.values())
+    if isinstance(spec, schema.OAuth2ClientCredentials):
+        secret = spec.client_secret.get_secret_value()
+        echoed_basic = basic_header(spec.client_id, secret)["Authorization"].split(" ", 1)[1]
+        oauth = OAuth2ClientCredentials(
+            token_url=spec.token_url,
+            client_id=spec.client_id,
+            client_secret=secret,
+            scope=spec.scope,
+            audience=spec.audience,
+            credentials_in=spec.credentials_in,
+            form_items=dict(spec.form_items),
+            headers=dict(spec.headers),
+            default_lifetime=spec.default_lifetime_s,
+            leeway=spec.leeway_s,
+            timeout=spec.timeout_ms / 1000,
+            client_options=token_tls,
+        )
+        return oauth, [secret, echoed_basic]
+    return NoAuth(), []
 
 
 def build_connection(item: schema.Connection, issue: Issue) -> Connection | None:
@@ -84,44 +118,15 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
             outputs.append(OutputMapping.compile(name, field.path, field.type, field.default))
         except MappingError as exc:
             report(f".outputs.{name}.path", str(exc))
-    secrets: list[str] = []
-    auth_headers: dict[str, str] = {}
-    token = None
-    auth = item.auth
-    if isinstance(auth, schema.BasicAuth):
-        auth_headers = basic_header(auth.username, auth.password.get_secret_value())
-        secrets.append(auth.password.get_secret_value())
-        secrets.append(auth_headers["Authorization"].split(" ", 1)[1])
-    elif isinstance(auth, schema.HeaderAuth):
-        auth_headers = {k.lower(): v.get_secret_value() for k, v in auth.headers.items()}
-        secrets.extend(auth_headers.values())
-    elif isinstance(auth, schema.OAuth2ClientCredentials):
-        secret = auth.client_secret.get_secret_value()
-        secrets.append(secret)
-        secrets.append(basic_header(auth.client_id, secret)["Authorization"].split(" ", 1)[1])  # echoed Basic auth
-        token = TokenManager(
-            token_url=auth.token_url,
-            client_id=auth.client_id,
-            client_secret=secret,
-            scope=auth.scope,
-            audience=auth.audience,
-            credentials_in=auth.credentials_in,
-            form_items=dict(auth.form_items),
-            headers=dict(auth.headers),
-            default_lifetime=auth.default_lifetime_s,
-            leeway=auth.leeway_s,
-            timeout=auth.timeout_ms / 1000,
-        )
     if failed:
         return None
     try:
         client_options = _tls(item.tls)
-        token_options = _tls(getattr(auth, "tls", None))
+        token_options = _tls(getattr(item.auth, "tls", None))
     except (OSError, ssl.SSLError) as exc:
         issue(".tls", f"cannot load the certificate or CA bundle: {exc}")
         return None
-    if token is not None:
-        token.client_options = token_options
+    auth, secrets = _auth(item.auth, token_options)
     return Connection(
         id=item.id,
         kind=item.kind,
@@ -132,8 +137,7 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         headers=tuple((k.lower(), TextTemplate.compile(v)) for k, v in item.headers.items()),
         body=body,
         form=form,
-        auth_headers=auth_headers,
-        token=token,
+        auth=auth,
         timeouts=Timeouts(item.timeouts.connect_ms / 1000, item.timeouts.read_ms / 1000, item.timeouts.total_ms / 1000),
         retries=Retries(
             item.retries.attempts, item.retries.backoff_ms / 1000, item.retries.max_backoff_ms / 1000, item.retries.safe

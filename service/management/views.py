@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connections import Connection
+from connections import AuthScheme, Connection, OAuth2ClientCredentials
 from decision_models import Audience, Experience, ExperienceVersion, GraphModel, Kind, Status, Variant
 
 from ..runtime import Project
@@ -96,9 +96,9 @@ def versions(experience: Experience) -> list[ExperienceVersion]:
 
 
 def connection_view(connection: Connection) -> dict[str, Any]:
-    auth: dict[str, Any] = {"type": "none"}
-    if connection.token is not None:
-        token = connection.token
+    auth: dict[str, Any] = {"type": connection.auth.scheme.value}
+    if isinstance(connection.auth, OAuth2ClientCredentials):
+        token = connection.auth
         auth = {
             "type": "oauth2_client_credentials",
             "tokenUrl": token.token_url,
@@ -110,10 +110,10 @@ def connection_view(connection: Connection) -> dict[str, Any]:
             "headers": sorted(token.headers),
             "clientSecret": "[redacted]",
         }
-    elif "Authorization" in connection.auth_headers:
+    elif connection.auth.scheme is AuthScheme.BASIC:
         auth = {"type": "basic", "password": "[redacted]"}
-    elif connection.auth_headers:
-        auth = {"type": "header", "headers": {name: "[redacted]" for name in connection.auth_headers}}
+    elif connection.auth.scheme is AuthScheme.HEADER:
+        auth = {"type": "header", "headers": {name: "[redacted]" for name in connection.auth.header_names}}
     return {
         "uid": connection.id,
         "kind": connection.kind,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -21,30 +21,27 @@ import orjson
 from httpx_aiohttp import AiohttpTransport
 from prometheus_client import CollectorRegistry
 
+from .auth import AuthScheme
 from .breaker import Breaker
 from .calls import Attempt, send_with_retries
 from .coalescing import Coalescer
+from .connection import BuiltRequest, Connection, build
+from .faults import UPSTREAM_FAILURES, FaultKind
 from .metrics import BREAKER_STATES, ConnectionMetrics
-from .requests import BuiltRequest, Connection, build
 from .templating import TemplateInputError
+from .tokens import TokenManager
 
 REDACTED = "[redacted]"
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
-    """The port's answer (decision_models.ports.ConnectionOutcome's shape)."""
-
-    ok: bool
-    outputs: Mapping[str, Any] = field(default_factory=dict)
-    kind: str = "ok"
-    detail: str = ""
-
-
 @dataclass(slots=True)
-class _State:
+class ConnectionState:
+    """The runtime state of one connection, all in one place: its breaker, its cache and in-flight calls,
+    and its OAuth2 token (the compiled Connection itself is immutable)."""
+
     breaker: Breaker
     coalescer: Coalescer[Attempt]
+    tokens: TokenManager | None = None
 
 
 # Header names whose values are credentials whatever they hold: shown as [redacted] in test results.
@@ -74,14 +71,14 @@ class Connections:
         self.registry = registry or CollectorRegistry()
         self.metrics = ConnectionMetrics(self.registry)
         self.state = {
-            name: _State(Breaker(c.breaker_failures, c.breaker_reset), Coalescer(c.cache_ttl))
+            name: ConnectionState(Breaker(c.breaker_failures, c.breaker_reset), Coalescer(c.cache_ttl), c.auth.tokens())
             for name, c in self.connections.items()
         }
         self._clients: dict[tuple[Any, ...], httpx.AsyncClient] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        for name, connection in self.connections.items():
-            if connection.token is not None:
-                connection.token.on_fetch = self.metrics.token_fetches.labels(name).inc
+        for name, state in self.state.items():
+            if state.tokens is not None:
+                state.tokens.on_fetch = self.metrics.token_fetches.labels(name).inc
 
     def knows(self, name: str) -> bool:
         connection = self.connections.get(name)
@@ -103,21 +100,23 @@ class Connections:
         """Build the pooled clients (and their SSL contexts) now, in the serving loop, not on a first call."""
         for connection in self.connections.values():
             self.client(connection)
-            if connection.token is not None:
-                connection.token.client()
+        for state in self.state.values():
+            if state.tokens is not None:
+                state.tokens.client()
 
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients = {}
-        for connection in self.connections.values():
-            if connection.token is not None:
-                await connection.token.aclose()
+        for state in self.state.values():
+            if state.tokens is not None:
+                await state.tokens.aclose()
 
-    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> CallResult:
-        """The decision models' port: outputs, or a fault kind with its detail."""
+    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> Attempt:
+        """The decision models' port: outputs, or a fault kind with its detail (one result type: the
+        Attempt has the shape decision_models.ports.Outcome asks for)."""
         attempt, _ = await self.run(name, inputs, seconds)
-        return CallResult(attempt.ok, attempt.outputs, attempt.kind, attempt.detail)
+        return attempt
 
     async def run(
         self, name: str, inputs: Mapping[str, Any], seconds: float | None = None, use_cache: bool = True
@@ -129,14 +128,14 @@ class Connections:
         try:
             built = build(connection, inputs)
         except TemplateInputError as exc:
-            return self._count(connection, state, _bad("bad_input", str(exc)), started, failure=False), None
+            return self._count(connection, state, _bad(FaultKind.BAD_INPUT, str(exc)), started, failure=False), None
         if limit <= 0:
             return self._count(
-                connection, state, _bad("timeout", "no time left before the deadline"), started, failure=False
+                connection, state, _bad(FaultKind.TIMEOUT, "no time left before the deadline"), started, failure=False
             ), built
         if not state.breaker.allow():
             return self._count(
-                connection, state, _bad("circuit_open", "the circuit breaker is open"), started, failure=False
+                connection, state, _bad(FaultKind.CIRCUIT_OPEN, "the circuit breaker is open"), started, failure=False
             ), built
         client = self.client(connection)
         coalesced_before, hits_before = state.coalescer.coalesced, state.coalescer.hits
@@ -144,7 +143,12 @@ class Connections:
         async def shared() -> Attempt:
             # The shared call is bounded by the connection's own total timeout, not by one caller's.
             return await send_with_retries(
-                client, connection, built, connection.timeouts.total, wanted=lambda: state.coalescer.wanted(built.key)
+                client,
+                connection,
+                built,
+                connection.timeouts.total,
+                state.tokens,
+                wanted=lambda: state.coalescer.wanted(built.key),
             )
 
         try:
@@ -152,9 +156,9 @@ class Connections:
                 if use_cache:
                     attempt = await state.coalescer.run(built.key, shared, cacheable=lambda a: a.ok)
                 else:
-                    attempt = await send_with_retries(client, connection, built, limit)
+                    attempt = await send_with_retries(client, connection, built, limit, state.tokens)
         except TimeoutError:
-            attempt = _bad("timeout", f"no answer within the caller's {limit * 1000:.0f} ms")
+            attempt = _bad(FaultKind.TIMEOUT, f"no answer within the caller's {limit * 1000:.0f} ms")
         if state.coalescer.hits > hits_before:
             self.metrics.cache_hits.labels(name).inc()
         elif state.coalescer.coalesced > coalesced_before:
@@ -163,23 +167,26 @@ class Connections:
 
     def secrets(self, connection: Connection) -> tuple[str, ...]:
         """The values no caller may see: the connection's configured secrets and its live access token."""
-        live = connection.token.token if connection.token is not None else None
+        tokens = self.state[connection.id].tokens
+        live = tokens.token if tokens is not None else None
         return (*secret_forms([live]), *connection.secrets) if live else connection.secrets
 
-    def _count(self, connection: Connection, state: _State, attempt: Attempt, started: float, failure: bool) -> Attempt:
+    def _count(
+        self, connection: Connection, state: ConnectionState, attempt: Attempt, started: float, failure: bool
+    ) -> Attempt:
         name = connection.id
         if attempt.detail:  # a fault's text may quote what an upstream echoed: a token endpoint, an error page
             attempt.detail = redact(attempt.detail, self.secrets(connection))
         if attempt.ok:
             state.breaker.success()
-        elif failure and attempt.kind in ("timeout", "refused", "http_5xx", "http_429", "not_json", "oversize"):
+        elif failure and attempt.kind in UPSTREAM_FAILURES:
             state.breaker.failure()
         self.metrics.count(name, attempt.kind, time.perf_counter() - started, BREAKER_STATES[state.breaker.state])
         return attempt
 
     def token_fetches(self, name: str) -> int:
-        token = self.connections[name].token
-        return token.fetches if token is not None else 0
+        tokens = self.state[name].tokens
+        return tokens.fetches if tokens is not None else 0
 
     async def test(self, name: str, inputs: Mapping[str, Any], seconds: float | None = None) -> dict[str, Any]:
         """Run the connection once, uncached, and show everything: the request as sent (secrets
@@ -190,9 +197,10 @@ class Connections:
         request: dict[str, Any] | None = None
         if built is not None:
             headers = dict(built.headers)
-            headers.update({k: REDACTED for k in connection.auth_headers})
-            if connection.token is not None:
+            if connection.auth.scheme is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
                 headers["authorization"] = f"Bearer {REDACTED}"
+            else:
+                headers.update({k: REDACTED for k in connection.auth.header_names})
             headers.update(
                 {k: REDACTED for k, v in headers.items() if k.lower() in SENSITIVE_HEADERS and REDACTED not in v}
             )
@@ -228,5 +236,5 @@ class Connections:
         }
 
 
-def _bad(kind: str, detail: str) -> Attempt:
+def _bad(kind: FaultKind, detail: str) -> Attempt:
     return Attempt(False, kind, detail)

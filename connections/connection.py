@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote, urlencode
 import httpx
 import orjson
 
-from .auth import TokenManager
+from .auth import Auth, NoAuth
 from .mapping import OutputMapping
 from .templating import (
     Inputs,
@@ -51,8 +51,7 @@ class Connection:
     headers: tuple[tuple[str, TextTemplate], ...] = ()
     body: JsonTemplate | None = None
     form: tuple[tuple[str, TextTemplate], ...] | None = None
-    auth_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    token: TokenManager | None = field(default=None, repr=False)
+    auth: Auth = field(default_factory=NoAuth)
     timeouts: Timeouts = field(default_factory=Timeouts)
     retries: Retries = field(default_factory=Retries)
     cache_ttl: float = 0.0
