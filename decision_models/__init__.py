@@ -1,10 +1,11 @@
 """Pure evaluation: data in, decision and trace out. No network I/O; imports nothing from `service`.
 
 `decide()` is the one entry point for experiences; decision models (tables, expressions, plugins and
-connection nodes behind the ConnectionPort interface) are compiled into GraphModel objects at load.
+connection nodes behind the ConnectionPort interface) are compiled into DecisionModel objects at load.
 """
 
 from .bucketing import bucket, choose, cumulative, murmur3_32
+from .decision_model import DecisionModel, ModelRun, ModelVariant, RunContext
 from .engine import Decision, DecisionRequest, Outcome, decide, request_context, visitor_key
 from .experiences import (
     CONDITION_ROOTS,
@@ -19,8 +20,7 @@ from .experiences import (
 )
 from .expressions import Condition, EvaluationError, ExpressionError, compile_condition, widen_numbers
 from .feel import FeelError, compile_unary_test
-from .graph import GraphError, ModelGraph, NodeResult, build_graph, check_edge_type
-from .models import GraphModel, ModelRun, ModelVariant, RunContext
+from .graph import GraphError, NodeGraph, NodeResult, build_graph, check_edge_type
 from .nodes import (
     CONTEXT_ROOTS,
     NO_DEFAULT,
@@ -52,6 +52,7 @@ __all__ = [
     "ConnectionOutcome",
     "ConnectionPort",
     "Decision",
+    "DecisionModel",
     "DecisionRequest",
     "DecisionTable",
     "EvaluationError",
@@ -61,14 +62,13 @@ __all__ = [
     "ExpressionNode",
     "FeelError",
     "GraphError",
-    "GraphModel",
     "InputNode",
     "Kind",
-    "ModelGraph",
     "ModelRun",
     "ModelVariant",
     "Node",
     "NodeError",
+    "NodeGraph",
     "NodeResult",
     "Outcome",
     "OutputColumn",

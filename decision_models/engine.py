@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from .bucketing import bucket, choose
+from .decision_model import ModelRun, RunContext
 from .experiences import Catalog, Experience, ExperienceVersion, Kind, Status, Variant
-from .models import ModelRun, RunContext
 from .ports import ConnectionPort
 
 EMPTY_BODY = b"{}"

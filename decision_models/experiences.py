@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .decision_model import DecisionModel
 from .expressions import Condition
-from .models import GraphModel
 from .templates import Template
 
 # What audience rules may read, and what templates may read.
@@ -42,7 +42,7 @@ class Variant:
     weight: int = 0  # basis points, A/B only
     audience: Audience | None = None  # segmented only; None matches everyone
     control: bool = False  # A/B control: returns the experience's fallback
-    models: tuple[GraphModel, ...] = ()
+    models: tuple[DecisionModel, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict)  # what templates see as `variant`
 
 

@@ -53,7 +53,7 @@ class GraphRun:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelGraph:
+class NodeGraph:
     nodes: tuple[Node, ...]  # topological order
     output_ids: tuple[str, ...]
     dependents: Mapping[str, tuple[str, ...]]
@@ -207,7 +207,7 @@ class ModelGraph:
             run.outputs = self._outputs(context)
 
 
-def build_graph(nodes: Sequence[Node], outputs_from: str | None = None) -> ModelGraph:
+def build_graph(nodes: Sequence[Node], outputs_from: str | None = None) -> NodeGraph:
     """Check references, cycles and types; order the nodes topologically."""
     by_id: dict[str, Node] = {}
     for node in nodes:
@@ -242,7 +242,7 @@ def build_graph(nodes: Sequence[Node], outputs_from: str | None = None) -> Model
     for node in order:
         for dep in node.deps:
             dependents.setdefault(dep, []).append(node.id)
-    return ModelGraph(
+    return NodeGraph(
         nodes=tuple(order),
         output_ids=output_ids,
         dependents={k: tuple(v) for k, v in dependents.items()},

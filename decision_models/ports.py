@@ -21,8 +21,8 @@ class ConnectionOutcome:
     detail: str = ""
 
 
-class Outcome(Protocol):
-    """What a port answers: ConnectionOutcome, or any object of the same shape."""
+class CallOutcome(Protocol):
+    """What a port answers: ConnectionOutcome, or any object of the same shape (connections answers its Attempt)."""
 
     @property
     def ok(self) -> bool: ...
@@ -42,6 +42,6 @@ class ConnectionPort(Protocol):
         """Whether a connection of this name (usable by decision models) exists."""
         ...
 
-    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> Outcome:
+    async def call(self, name: str, inputs: Mapping[str, Any], seconds: float) -> CallOutcome:
         """Run connection `name` with `inputs`, within `seconds`; never raises for faults."""
         ...

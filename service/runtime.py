@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from connections import Connection, Connections
-from decision_models import Audience, Catalog, GraphModel
+from decision_models import Audience, Catalog, DecisionModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class Project:
     context_ids: tuple[str, ...]
     contentstack_project_uid: str
     catalog: Catalog
-    models: Mapping[str, GraphModel] = field(default_factory=dict)
+    models: Mapping[str, DecisionModel] = field(default_factory=dict)
     audiences: Mapping[str, Audience] = field(default_factory=dict)
     connections: Mapping[str, Connection] = field(default_factory=dict, repr=False)
     allowed_origins: frozenset[str] = frozenset()

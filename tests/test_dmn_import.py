@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from decision_models import GraphModel, RunContext
+from decision_models import DecisionModel, RunContext
 from service.cli import main
 from service.cli.dmn_import import DmnError, import_dmn
 from service.config import ConfigError, load_runtime
@@ -15,7 +15,7 @@ from service.config import ConfigError, load_runtime
 DMN = Path(__file__).parent / "dmn"
 
 
-def load_imported(tmp_path: Path, text: str) -> GraphModel:
+def load_imported(tmp_path: Path, text: str) -> DecisionModel:
     (tmp_path / "model.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "project.yaml").write_text("projects: [{id: p}]\n", encoding="utf-8")
     runtime = load_runtime(tmp_path, env={})
@@ -23,7 +23,7 @@ def load_imported(tmp_path: Path, text: str) -> GraphModel:
     return model
 
 
-async def run_draft(model: GraphModel, params: dict[str, Any]) -> Any:
+async def run_draft(model: DecisionModel, params: dict[str, Any]) -> Any:
     variant = model.variant("imported")
     assert variant is not None
     assert variant.status == "draft"
@@ -100,7 +100,7 @@ def test_cli_writes_the_file_and_prints_warnings(tmp_path: Path, capsys: pytest.
 SITECORE = (DMN / "sitecore_export.xml").read_bytes()
 
 
-def sitecore_model(tmp_path: Path, data: bytes = SITECORE) -> tuple[GraphModel, list[str]]:
+def sitecore_model(tmp_path: Path, data: bytes = SITECORE) -> tuple[DecisionModel, list[str]]:
     text, warnings = import_dmn(data, model_id="sitecore_export")
     text = text.replace("plugins.sitecore_export:Is_member_Orders", "tests.plugins:orders_count")
     text = text.replace("plugins.sitecore_export:score", "tests.plugins:doubled_age")

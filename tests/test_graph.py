@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from decision_models import ConnectionOutcome, GraphModel, RunContext
+from decision_models import ConnectionOutcome, DecisionModel, RunContext
 from service.config import schema
 from service.config.models_build import build_model
 
@@ -43,7 +43,7 @@ class FakeConnections:
         return ConnectionOutcome(True, {"echo": dict(inputs), "name": name})
 
 
-def model(text: str, connections: set[str] = frozenset()) -> GraphModel:  # type: ignore[assignment]
+def model(text: str, connections: set[str] = frozenset()) -> DecisionModel:  # type: ignore[assignment]
     spec = schema.DecisionModel.model_validate(yaml.safe_load(textwrap.dedent(text)))
     issues: list[str] = []
     built = build_model(spec, lambda sub, message: issues.append(f"{sub}: {message}"), connections)

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from decision_models import GraphModel, RunContext, bucket, choose
+from decision_models import DecisionModel, RunContext, bucket, choose
 from service.config import schema
 from service.config.models_build import build_model
 
@@ -22,7 +22,7 @@ def variant(vid: str, status: str, weight: int, value: str) -> str:
     nodes: [{{id: answer, kind: output, value: {{"cat": ["{value}"]}}}}]"""
 
 
-def model(variants: str, test_share: int = 0) -> GraphModel:
+def model(variants: str, test_share: int = 0) -> DecisionModel:
     text = f"id: m\ntestShare: {test_share}\nvariants:" + variants
     spec = schema.DecisionModel.model_validate(yaml.safe_load(textwrap.dedent(text)))
     built = build_model(spec, lambda sub, message: None, set())

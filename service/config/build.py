@@ -12,10 +12,10 @@ from decision_models import (
     TEMPLATE_ROOTS,
     Audience,
     Catalog,
+    DecisionModel,
     Experience,
     ExperienceVersion,
     ExpressionError,
-    GraphModel,
     Kind,
     Status,
     TemplateError,
@@ -36,7 +36,7 @@ from .models_build import build_model
 @dataclass
 class _ProjectParts:
     audiences: dict[str, Audience] = field(default_factory=dict)
-    models: dict[str, GraphModel] = field(default_factory=dict)
+    models: dict[str, DecisionModel] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     experiences: dict[str, Experience] = field(default_factory=dict)
     param_paths: set[tuple[str, ...]] = field(default_factory=set)

@@ -1,4 +1,4 @@
-"""Compile `decisionModels` config into GraphModel objects: nodes, tables, references, types, plugins."""
+"""Compile `decisionModels` config into DecisionModel objects: nodes, tables, references, types, plugins."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from decision_models import (
     CONTEXT_ROOTS,
     NO_DEFAULT,
     ConnectionNode,
+    DecisionModel,
     ExpressionError,
     ExpressionNode,
     GraphError,
-    GraphModel,
     InputNode,
     ModelVariant,
     Node,
@@ -155,8 +155,8 @@ class _VariantCompiler:
         return TableNode(**common, deps=self.deps(reads), table=table)
 
 
-def build_model(item: schema.DecisionModel, issue: Issue, connections: Container[str]) -> GraphModel | None:
-    """A GraphModel, or None after reporting every problem through `issue`."""
+def build_model(item: schema.DecisionModel, issue: Issue, connections: Container[str]) -> DecisionModel | None:
+    """A DecisionModel, or None after reporting every problem through `issue`."""
     if item.plugin is not None:
         try:
             function = load_plugin(item.plugin)
@@ -177,7 +177,7 @@ def build_model(item: schema.DecisionModel, issue: Issue, connections: Container
         )
         graph = build_graph([node], outputs_from="plugin")
         variant = ModelVariant("default", "default", "production", graph, weight=10_000)
-        return GraphModel(item.id, item.name or item.id, (variant,))
+        return DecisionModel(item.id, item.name or item.id, (variant,))
     failed = False
     variants = []
     for i, spec in enumerate(item.variants):
@@ -206,4 +206,4 @@ def build_model(item: schema.DecisionModel, issue: Issue, connections: Container
         )
     if failed:
         return None
-    return GraphModel(item.id, item.name or item.id, tuple(variants), item.test_share)
+    return DecisionModel(item.id, item.name or item.id, tuple(variants), item.test_share)

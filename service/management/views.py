@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections import AuthScheme, Connection, OAuth2ClientCredentials
-from decision_models import Audience, Experience, ExperienceVersion, GraphModel, Kind, Status, Variant
+from decision_models import Audience, DecisionModel, Experience, ExperienceVersion, Kind, Status, Variant
 
 from ..runtime import Project
 
@@ -135,7 +135,7 @@ def connection_view(connection: Connection) -> dict[str, Any]:
     }
 
 
-def model_view(model: GraphModel) -> dict[str, Any]:
+def model_view(model: DecisionModel) -> dict[str, Any]:
     return {
         "uid": model.id,
         "name": model.name,

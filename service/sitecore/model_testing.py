@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from decision_models import DecisionRequest, GraphModel, ModelRun, RunContext, request_context
+from decision_models import DecisionModel, DecisionRequest, ModelRun, RunContext, request_context
 
 from ..http.errors import ApiError
 from ..runtime import Project, Runtime
@@ -37,7 +37,7 @@ class TestModelBody(BaseModel):
     clientKey: str | None = None
 
 
-def find_model(runtime: Runtime, body: TestModelBody, project: Project | None) -> tuple[Project, GraphModel]:
+def find_model(runtime: Runtime, body: TestModelBody, project: Project | None) -> tuple[Project, DecisionModel]:
     """The model by ref in the given project, else in whichever single project defines it."""
     candidates = [project] if project is not None else list(runtime.projects.values())
     found = [(p, p.models[body.decisionModelRef]) for p in candidates if body.decisionModelRef in p.models]
@@ -66,7 +66,7 @@ def model_inputs(context: TestContext) -> dict[str, Any]:
     return {**request_context(request), "experience": {}, "variant": {}}
 
 
-async def run_test(model: GraphModel, body: TestModelBody, seconds: float | None, connections: Any) -> ModelRun:
+async def run_test(model: DecisionModel, body: TestModelBody, seconds: float | None, connections: Any) -> ModelRun:
     key = body.context.browserId or str(body.context.guest.get("ref") or "") or None
     context = RunContext(key, seconds, connections)
     inputs = model_inputs(body.context)

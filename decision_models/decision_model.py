@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .bucketing import bucket, choose, cumulative
-from .graph import GraphRun, ModelGraph, NodeResult
+from .graph import GraphRun, NodeGraph, NodeResult
 from .nodes import run_logged, stop_logging
 from .ports import ConnectionPort
 
@@ -25,7 +25,7 @@ class ModelVariant:
     id: str
     name: str
     status: str  # draft | test | production
-    graph: ModelGraph
+    graph: NodeGraph
     weight: int = 0  # basis points among production variants
     revision: int = 1
     fallback: Mapping[str, Any] | None = None  # outputs to use when the graph fails
@@ -96,7 +96,7 @@ class RunContext:
 
 
 @dataclass(frozen=True, slots=True)
-class GraphModel:
+class DecisionModel:
     id: str
     name: str
     variants: tuple[ModelVariant, ...]
