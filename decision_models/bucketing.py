@@ -5,7 +5,7 @@ Specification (the test vectors in tests/vectors/bucketing.json pin it down):
   hash   = MurmurHash3_x86_32(UTF-8 bytes of key, seed 0) # unsigned 32-bit
   bucket = (hash * 10_000) >> 32                         # integer-only, 0 <= bucket < 10_000 (basis points)
   winner = first variant whose cumulative weight (basis points) is > bucket
-Integer math as flagd does, so every language computes the same bucket (decisioning-semantics.md section 4).
+Integer math as flagd does, so every language computes the same bucket (docs/wire-formats.md, "Bucketing").
 """
 
 from __future__ import annotations

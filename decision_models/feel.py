@@ -1,6 +1,6 @@
 """S-FEEL unary tests (the cells of a DMN decision table), compiled once into predicates.
 
-A cell is tested against its column's input value (decisioning-semantics.md section 2):
+A cell is tested against its column's input value (docs/wire-formats.md, "Decision tables"):
 
   -  or empty             any value
   "gold", 10, true, null  equality (no `=` written); `date("2024-01-31")` is a date literal

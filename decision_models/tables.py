@@ -1,6 +1,6 @@
 """DMN decision tables: typed input columns, S-FEEL cells, hit policies, compiled once to closures.
 
-Hit policies (decisioning-semantics.md section 1): U unique (default), A any, P priority, F first,
+Hit policies (docs/wire-formats.md, "Decision tables"): U unique (default), A any, P priority, F first,
 R rule order, O output order, C collect, C+ sum, C< min, C> max, C# count. Priority (P, O) ranks a
 match by its outputs' allowed-values lists: earlier in the list is higher. With no match a single-hit
 table gives null, R/O/C give [], C# gives 0, and C+ / C< / C> give null (FEEL's sum/min/max of []).

@@ -1,6 +1,6 @@
 """The Sitecore callFlows body as clients send it, and its normalization into a DecisionRequest.
 
-Tolerant by design (sitecore-interactive-api.md section 4.6): `currency` or `currencyCode`, empty strings
+Tolerant by design (docs/wire-formats.md, "The callFlows body"): `currency` or `currencyCode`, empty strings
 for clientKey / pointOfSale / browserId / guestRef, `identifiers` as an object, nested or `_`-flattened
 params, any case of language, undocumented `variants` and `guestRef`, the legacy `context` wrapper.
 Unknown keys are ignored; known keys of the wrong type are a 400 that names the field.

@@ -1,5 +1,5 @@
 """Run one decision model variant on a given context: the shared core of /v2/testDecisionModel and
-`personalize test-model`, answering in the reference's shape (sitecore-interactive-api.md section 10.6)."""
+`personalize test-model`, answering in Sitecore's shape (docs/wire-formats.md, "Testing a decision model")."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _node_outputs(value: Any) -> list[Mapping[str, Any]]:
 
 
 def result_body(run: ModelRun) -> dict[str, Any]:
-    """The reference's response, plus `outputs` (what templates see) and each node's error message."""
+    """Sitecore's response, plus `outputs` (what templates see) and each node's error message."""
     return {
         "decisionModelName": run.model_name,
         "decisionModelRef": run.model_id,
