@@ -10,7 +10,7 @@ import pytest
 
 TOKEN = {"Authorization": "Bearer test-token"}
 
-# sitecore-interactive-api.md section 2, verbatim.
+# The request bodies of the clients in docs/wire-formats.md, verbatim as each client sends them.
 DIRECT_BODY = b"""{
   "clientKey": "abBah8aelipaPeebae7roox2tiexoSee",
   "channel": "WEB",
