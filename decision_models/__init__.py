@@ -6,7 +6,7 @@ connection nodes behind the ConnectionPort interface) are compiled into Decision
 
 from .bucketing import bucket, choose, cumulative, murmur3_32
 from .decision_model import DecisionModel, ModelRun, ModelVariant, RunContext
-from .engine import Decision, DecisionRequest, Outcome, decide, request_context, visitor_key
+from .engine import Decision, Outcome, decide
 from .experiences import (
     CONDITION_ROOTS,
     TEMPLATE_ROOTS,
@@ -37,6 +37,7 @@ from .nodes import (
     log,
 )
 from .ports import ConnectionOutcome, ConnectionPort
+from .request import DecisionRequest, request_context, visitor_key
 from .tables import DecisionTable, OutputColumn, TableError, TableResult, compile_table
 from .templates import Template, TemplateError, compile_template
 

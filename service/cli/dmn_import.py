@@ -13,14 +13,32 @@ The imported variant is a draft: review it, then promote it.
 
 from __future__ import annotations
 
-import codecs
 import json
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from .dmn_xml import (
+    COMPARISON,
+    DATE_TIME,
+    DOTTED,
+    DmnError,
+    child,
+    children,
+    decode_xml,
+    feel_literal,
+    ident,
+    local_name,
+    requirements,
+    split_list,
+    split_outside_quotes,
+    text_of,
+    value_type,
+)
+
+__all__ = ["DmnError", "import_dmn"]
 
 HIT_POLICIES = {
     "UNIQUE": "U",
@@ -32,89 +50,6 @@ HIT_POLICIES = {
     "OUTPUT ORDER": "O",
 }
 AGGREGATIONS = {"SUM": "C+", "MIN": "C<", "MAX": "C>", "COUNT": "C#"}
-TYPES = {
-    "string": "string",
-    "number": "number",
-    "double": "number",
-    "integer": "integer",
-    "long": "integer",
-    "boolean": "boolean",
-    "date": "date",
-    "map": "object",
-    "object": "object",
-    "list": "list",
-}
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-MAX_BYTES = 10 * 1024 * 1024  # Sitecore exports are kilobytes; 10 MB imports in ~5 s (a 50 MB file took 91 s, 983 MB)
-_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_DATE_TIME = re.compile(r'date and time\(\s*"(\d{4}-\d{2}-\d{2})(?:T[^"]*)?"\s*\)')
-_COMPARISON = re.compile(r"^\s*(>=|<=|>|<)\s*(.+?)\s*$")
-
-
-class DmnError(ValueError):
-    """The file is not a DMN document this importer can read."""
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _children(element: ET.Element, name: str) -> list[ET.Element]:
-    return [child for child in element if _local(child.tag) == name]
-
-
-def _child(element: ET.Element, name: str) -> ET.Element | None:
-    found = _children(element, name)
-    return found[0] if found else None
-
-
-def _text(element: ET.Element | None) -> str:
-    """The `<text>` of an element (or its own text)."""
-    if element is None:
-        return ""
-    text = _child(element, "text")
-    return ((text if text is not None else element).text or "").strip()
-
-
-def decode_xml(data: bytes) -> str:
-    """The document as text, whatever encoding it declares or marks with a BOM (expat itself reads only
-    UTF-8, UTF-16, Latin-1 and ASCII); the declaration is removed, since the text is decoded already."""
-    if len(data) > MAX_BYTES:
-        raise DmnError(f"larger than {MAX_BYTES:,} bytes; a decision model export is far smaller")
-    boms = (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    )
-    encoding = next((name for bom, name in boms if data.startswith(bom)), None)
-    if encoding is None:
-        if data[:4] in (b"<\x00\x00\x00", b"\x00\x00\x00<"):
-            encoding = "utf-32-le" if data[0] == ord("<") else "utf-32-be"
-        elif data[:2] in (b"<\x00", b"\x00<"):
-            encoding = "utf-16-le" if data[0] == ord("<") else "utf-16-be"
-        else:
-            declared = _DECLARED.match(data.lstrip())
-            encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise DmnError(f"the file declares the encoding {encoding!r}, which is unknown") from None
-    except UnicodeDecodeError as exc:
-        raise DmnError(f"not valid {encoding} text at byte {exc.start}") from None
-    return _DECLARATION.sub("", text, count=1)
-
-
-def ident(name: str) -> str:
-    """A node id from a DMN name: letters, digits and underscores, not starting with a digit."""
-    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name.strip()).strip("_") or "node"
-    return f"n_{cleaned}" if cleaned[0].isdigit() else cleaned
-
-
-def _type(type_ref: str | None) -> str:
-    return TYPES.get((type_ref or "").lower(), "any")
 
 
 @dataclass
@@ -141,10 +76,10 @@ class _Import:
         if text in ("", "-"):
             return "-"
         if "date and time(" in text:
-            text = _DATE_TIME.sub(lambda m: f'date("{m.group(1)}")', text)
+            text = DATE_TIME.sub(lambda m: f'date("{m.group(1)}")', text)
             self.warnings.append(f"{where}: date and time() read as a date (the time of day is dropped)")
         if "||" in text:
-            return ", ".join(self.cell(part, where) for part in _split_outside_quotes(text, "||"))
+            return ", ".join(self.cell(part, where) for part in split_outside_quotes(text, "||"))
         if "&&" in text:
             return self._conjunction(text, where)
         if text in self.names or any(text.startswith(n + ".") for n in self.names):
@@ -153,8 +88,8 @@ class _Import:
 
     def _conjunction(self, text: str, where: str) -> str:
         bounds: dict[str, tuple[str, str]] = {}
-        for part in _split_outside_quotes(text, "&&"):
-            match = _COMPARISON.match(part)
+        for part in split_outside_quotes(text, "&&"):
+            match = COMPARISON.match(part)
             if match is None:
                 break
             op, value = match.groups()
@@ -174,7 +109,7 @@ class _Import:
             return json.loads(text)  # "quoted", numbers, true / false
         except ValueError:
             pass
-        if _DOTTED.match(text):
+        if DOTTED.match(text):
             return {"var": text}
         self.warnings.append(f"{where}: output {text!r} is not a FEEL literal or name; kept as text, check it")
         return text
@@ -188,32 +123,32 @@ class _Import:
         if code == "C" and table.get("aggregation"):
             code = AGGREGATIONS.get(table.get("aggregation", "").upper(), "C")
         inputs: list[dict[str, str]] = []
-        for column in _children(table, "input"):
-            expression = _child(column, "inputExpression")
-            source = self.reference(_text(expression))
+        for column in children(table, "input"):
+            expression = child(column, "inputExpression")
+            source = self.reference(text_of(expression))
             label = column.get("label") or source
             language = (expression.get("expressionLanguage") or "") if expression is not None else ""
-            if language.lower() in ("javascript", "js") or (source and not _DOTTED.match(source)):
-                source = self.script_column(decision, node_id, label, _text(expression), language or "feel")
+            if language.lower() in ("javascript", "js") or (source and not DOTTED.match(source)):
+                source = self.script_column(decision, node_id, label, text_of(expression), language or "feel")
             elif not source:
                 self.warnings.append(f"{where}: input {label!r} has no expression; give it a source")
             type_ref = expression.get("typeRef") if expression is not None else None
-            column_type = _type(type_ref)
+            column_type = value_type(type_ref)
             if column_type not in ("string", "number", "boolean", "date", "any"):  # input columns hold scalars
                 column_type = "number" if column_type == "integer" else "any"
             inputs.append({"label": label, "source": source, "type": column_type})
         outputs: list[dict[str, Any]] = []
-        for column in _children(table, "output"):
+        for column in children(table, "output"):
             name = ident(column.get("name") or column.get("label") or f"output{len(outputs) + 1}")
-            output: dict[str, Any] = {"name": name, "type": _type(column.get("typeRef"))}
-            values = _text(_child(column, "outputValues"))
+            output: dict[str, Any] = {"name": name, "type": value_type(column.get("typeRef"))}
+            values = text_of(child(column, "outputValues"))
             if values:
-                output["priority"] = [self.output_cell(v, where) for v in _split(values)]
+                output["priority"] = [self.output_cell(v, where) for v in split_list(values)]
             outputs.append(output)
         rules = []
-        for number, rule in enumerate(_children(table, "rule"), start=1):
-            when = [self.cell(_text(e), f"{where} rule {number}") for e in _children(rule, "inputEntry")]
-            then = [self.output_cell(_text(e), f"{where} rule {number}") for e in _children(rule, "outputEntry")]
+        for number, rule in enumerate(children(table, "rule"), start=1):
+            when = [self.cell(text_of(e), f"{where} rule {number}") for e in children(rule, "inputEntry")]
+            then = [self.output_cell(text_of(e), f"{where} rule {number}") for e in children(rule, "outputEntry")]
             rules.append({"when": when, "then": then})
         return {
             "id": node_id,
@@ -242,9 +177,9 @@ class _Import:
         """A literal expression: FEEL (DMN's default language) that is a name or a literal becomes an
         expression node; anything else, and every script, a plugin stub."""
         language = (literal.get("expressionLanguage") or "feel").lower()
-        text = _text(literal)
+        text = text_of(literal)
         if language in ("feel", "s-feel", "sfeel") or language.startswith("http://www.omg.org/spec/feel"):
-            value = _feel_literal(text, self.reference(text))
+            value = feel_literal(text, self.reference(text))
             if value is not None:
                 node = {"id": node_id, "kind": "expression", "name": decision.get("name", node_id), "expression": value}
                 if variable_type != "any":
@@ -275,53 +210,7 @@ class _Import:
             "type": variable_type,
             "inputs": {dep: dep for dep in deps},
         }
-        return node, _text(literal)
-
-
-def _feel_literal(text: str, reference: str) -> Any:
-    """A FEEL name or literal as JSON Logic (a bare JSON string would be read as a path), else None."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"var": reference} if _DOTTED.match(reference) else None
-    if isinstance(value, bool):
-        return {"!!": [value]}
-    if isinstance(value, str):
-        return {"cat": [value]}
-    if isinstance(value, int | float):
-        return {"+": [value]}
-    return None
-
-
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts, current, quoted, index = [], "", False, 0
-    while index < len(text):
-        if text[index] == '"':
-            quoted = not quoted
-        if not quoted and text.startswith(separator, index):
-            parts.append(current.strip())
-            current, index = "", index + len(separator)
-            continue
-        current += text[index]
-        index += 1
-    parts.append(current.strip())
-    return [p for p in parts if p]
-
-
-def _split(text: str) -> list[str]:
-    from decision_models.feel import split_top_level
-
-    return [part for part in split_top_level(text) if part]
-
-
-def _requirements(decision: ET.Element) -> list[str]:
-    refs = []
-    for requirement in _children(decision, "informationRequirement"):
-        for kind in ("requiredDecision", "requiredInput"):
-            for target in _children(requirement, kind):
-                href = target.get("href", "")
-                refs.append(href.lstrip("#"))
-    return refs
+        return node, text_of(literal)
 
 
 def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]]:
@@ -330,17 +219,17 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
         root = ET.fromstring(decode_xml(data))
     except ET.ParseError as exc:
         raise DmnError(f"not XML: {exc}") from None
-    if _local(root.tag) != "definitions":
-        raise DmnError(f"the root element is <{_local(root.tag)}>, not a DMN <definitions>")
+    if local_name(root.tag) != "definitions":
+        raise DmnError(f"the root element is <{local_name(root.tag)}>, not a DMN <definitions>")
     model = ident(model_id or root.get("name") or root.get("id") or "imported").lower()
     state = _Import(model=model)
-    for data_input in _children(root, "inputData"):
+    for data_input in children(root, "inputData"):
         node_id = ident(data_input.get("name", "input"))
         state.ids[data_input.get("id", "")] = node_id
         state.names[data_input.get("name", "").strip()] = node_id
-    decisions = _children(root, "decision")
+    decisions = children(root, "decision")
     for decision in decisions:
-        variable = _child(decision, "variable")
+        variable = child(decision, "variable")
         name = (variable.get("name") if variable is not None else None) or decision.get("name", "")
         node_id = ident(name or "decision")
         state.ids[decision.get("id", "")] = node_id
@@ -348,13 +237,13 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
             if alias:
                 state.names[alias.strip()] = node_id
     state.names = {k: v for k, v in state.names.items() if k and k != v}  # only names that need rewriting
-    for knowledge in _children(root, "knowledgeSource"):
+    for knowledge in children(root, "knowledgeSource"):
         state.warnings.append(
             f"knowledge source '{knowledge.get('name', knowledge.get('id', '?'))}' is documentation in DMN; "
             "not imported"
         )
     nodes: list[tuple[dict[str, Any], str | None]] = []
-    for data_input in _children(root, "inputData"):
+    for data_input in children(root, "inputData"):
         node_id = state.ids[data_input.get("id", "")]
         source = "guest" if node_id.lower() == "guest" else f"params.{node_id}"
         nodes.append(
@@ -365,14 +254,14 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
     required: set[str] = set()
     for decision in decisions:
         node_id = state.ids[decision.get("id", "")]
-        deps = [state.ids[r] for r in _requirements(decision) if r in state.ids]
-        required.update(r for r in _requirements(decision))
-        table, literal = _child(decision, "decisionTable"), _child(decision, "literalExpression")
-        variable = _child(decision, "variable")
+        deps = [state.ids[r] for r in requirements(decision) if r in state.ids]
+        required.update(r for r in requirements(decision))
+        table, literal = child(decision, "decisionTable"), child(decision, "literalExpression")
+        variable = child(decision, "variable")
         if table is not None:
             nodes.append((state.table(decision, table, node_id), None))
         elif literal is not None:
-            variable_type = _type(variable.get("typeRef") if variable is not None else None)
+            variable_type = value_type(variable.get("typeRef") if variable is not None else None)
             nodes.append(state.literal(decision, literal, node_id, deps, variable_type))
         else:  # keep the node others reference, reading a param until someone gives it logic
             nodes.append(
@@ -391,7 +280,7 @@ def import_dmn(data: bytes, model_id: str | None = None) -> tuple[str, list[str]
                 f"it reads params.{node_id} until you give it one"
             )
     finals = [state.ids[d.get("id", "")] for d in decisions if d.get("id") not in required]
-    nodes[len(_children(root, "inputData")) : len(_children(root, "inputData"))] = state.stubs
+    nodes[len(children(root, "inputData")) : len(children(root, "inputData"))] = state.stubs
     nodes.append(({"id": "result", "kind": "output", "fields": {f: f for f in finals}}, None))
     return _render(model, root.get("name") or model, nodes), state.warnings
 
