@@ -139,6 +139,7 @@ def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_serve_runs_the_embedded_demo(served: tuple[str, subprocess.Popen[str]]) -> None:
     base, proc = served
     r = httpx.post(
@@ -155,6 +156,7 @@ def test_serve_runs_the_embedded_demo(served: tuple[str, subprocess.Popen[str]])
     assert access[0]["outcome"] == r.headers["x-personalize-outcome"]
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_bad_config(write_config: Write) -> None:
     path = write_config("projects: [{id: p, colour: red}]\n")
     done = subprocess.run(
@@ -167,6 +169,7 @@ def test_serve_refuses_a_bad_config(write_config: Write) -> None:
     assert f"{path}: projects[0].colour: Extra inputs are not permitted" in done.stderr
 
 
+@pytest.mark.slow
 def test_serve_with_workers_merges_metrics() -> None:
     base, proc = _serve("--workers", "2", "--no-access-log")
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from service.config import ConfigError, load_runtime
 from service.config.loading import load_config
+from tests.hostile import LAUGHS
 
 Write = Callable[..., Path]
 
@@ -171,11 +172,6 @@ def test_unreadable_files(write_config: Write, text: str, expected: str) -> None
     path = write_config(text)
     [error] = errors_of(path)
     assert error.startswith(f"{path}: ") and expected in error
-
-
-LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-)
 
 
 @pytest.mark.parametrize(

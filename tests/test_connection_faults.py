@@ -15,8 +15,8 @@ from service.app import create_app
 from service.config import ConfigError, load_runtime
 from service.http.metrics import Metrics
 from tests.conftest import app_client
+from tests.servers.connections import make
 from tests.servers.upstream import RunningUpstream
-from tests.test_connections import make
 
 
 async def test_a_header_value_outside_ascii_is_a_bad_input_outcome(fresh_upstream: RunningUpstream) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.connections import make
 from tests.servers.tls import Pki, make_pki
 from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream, UpstreamState, build_app, free_port, serve
-from tests.test_connections import make
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,15 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.app import create_app
 from service.config import load_runtime
 from service.http.metrics import Metrics
+
+pytestmark = pytest.mark.slow
 
 APP = create_app(load_runtime(env={}), Metrics())
 FIELDS = [

@@ -18,8 +18,8 @@ from service.app import create_app
 from service.config import load_runtime
 from service.http.metrics import Metrics
 from tests.conftest import app_client
+from tests.hostile import LAUGHS
 from tests.servers.process import serve_process, stop
-from tests.test_config import LAUGHS
 
 TOKEN = {"Authorization": "Bearer demo-management-token"}
 SECRETS = ["demo-management-token", "sandbox-secret", "write-key-s3cret"]
@@ -213,6 +213,7 @@ def _eventually(base: str, expected: int) -> None:
     raise AssertionError(f"never served version {expected}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["sighup", "watch"])
 def test_a_served_config_reloads_on_sighup_or_file_change(tmp_path: Path, how: str) -> None:
     path = tmp_path / "c.yaml"

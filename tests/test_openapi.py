@@ -54,6 +54,7 @@ def check(case: Any, failures: list[str]) -> None:
             failures.append(f"{where}: {response.status_code} {response.text[:300]}")
 
 
+@pytest.mark.slow
 def test_no_generated_request_makes_the_running_demo_fail(served_demo: str) -> None:
     """schemathesis, bounded: 15 generated requests an operation; no 5xx, every 4xx a JSON error body."""
     schema = schemathesis.openapi.from_url(f"{served_demo}/openapi.json")

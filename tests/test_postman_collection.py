@@ -15,8 +15,8 @@ import pytest
 from service.app import create_app, route_methods
 from service.cli import main
 from service.config import load_runtime
+from tests.servers.newman import newman
 from tests.servers.process import serve_process, stop
-from tests.test_postman_export import newman
 
 POSTMAN = Path(__file__).parents[1] / "postman"
 
@@ -50,6 +50,7 @@ def test_every_route_has_a_request() -> None:
         assert any(m == method and pattern.match(p) for m, p in sent), f"no request for {method.upper()} {path}"
 
 
+@pytest.mark.slow
 def test_newman_runs_green_against_the_demo(tmp_path: Path) -> None:
     """Only baseUrl is set: the connection items derive their addresses from it."""
     proc, base = serve_process("--no-access-log")

@@ -4,7 +4,6 @@ against the real local upstream."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,9 @@ from typing import Any
 import pytest
 
 from connections.postman import collection
+from tests.servers.connections import OAUTH, make
+from tests.servers.newman import newman
 from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream
-from tests.test_connections import OAUTH, make
-
-NEWMAN = Path(__file__).parents[1] / "node_modules" / ".bin" / "newman"
-
-
-def newman() -> str:
-    if NEWMAN.exists():
-        return str(NEWMAN)
-    found = shutil.which("newman")
-    if found:
-        return found
-    pytest.fail("newman is not installed: ./scripts/test installs it with `npm ci` (needs Node.js and npm)")
 
 
 def exported(upstream: RunningUpstream) -> dict[str, Any]:
@@ -64,6 +53,7 @@ def test_export_shape(fresh_upstream: RunningUpstream) -> None:
     assert CLIENT_SECRET not in json.dumps(doc)
 
 
+@pytest.mark.slow
 def test_newman_replays_every_exported_connection(fresh_upstream: RunningUpstream, tmp_path: Path) -> None:
     path = tmp_path / "connections.postman_collection.json"
     path.write_text(json.dumps(exported(fresh_upstream)), encoding="utf-8")

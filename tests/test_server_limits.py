@@ -21,6 +21,8 @@ import pytest
 
 from tests.servers.process import serve_process, stop
 
+pytestmark = pytest.mark.slow
+
 CONFIG = """
 settings: {bodyTimeoutMs: 400}
 projects: [{id: p, clientKey: k}]
