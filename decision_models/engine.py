@@ -203,6 +203,7 @@ async def decide(
 ) -> Decision:
     """Find the live experience for the request, pick its variant, run its models, render its response.
     With `explain`, decision models record every node's result and time for the trace."""
+    # Long on purpose: the decision hot path, kept inline (each helper call costs on a ~20 us budget, bench/core.py).
     t0 = clock()
     started = t0 if started is None else started
     decision = Decision(outcome=Outcome.NOT_FOUND)

@@ -132,6 +132,7 @@ class NodeGraph:
         """Dataflow: sync nodes run inline as soon as their inputs are ready; async nodes too when only
         one is ready, and as concurrent tasks when several are (tasks cost ~10 us each, so a graph with
         one connection node, e.g. a cache hit, runs without any)."""
+        # Long on purpose: one dataflow loop whose closures share its local state (done, running, context).
         done: set[str] = set()
         running: dict[asyncio.Task[Any], tuple[Node, float]] = {}
 

@@ -180,6 +180,7 @@ def compile_table(
     reads: Callable[[tuple[str, ...]], None] = lambda path: None,
 ) -> DecisionTable:
     """Compile rows of (input cells, output cells); every error names its rule and column."""
+    # Long on purpose: one pass over every rule and cell that collects every problem before raising.
     if hit_policy not in HIT_POLICIES:
         raise TableError(f"hit policy {hit_policy!r} is not one of {', '.join(HIT_POLICIES)}")
     if hit_policy in ("C+", "C<", "C>", "C#") and len(outputs) != 1:

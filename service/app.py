@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -52,6 +53,47 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def _report_reload(log: AccessLog, outcome: ReloadOutcome) -> None:
+    """Every reload, whatever triggered it (API, SIGHUP, file change), in the log and on stderr."""
+    body = outcome.body()
+    log.write({"event": "config_reload", **body})
+    errors = "; ".join(f"{e['file']}: {e['path']}: {e['message']}" for e in body["errors"])
+    if outcome.ok:
+        _server_log.info("config %s reloaded (%s, %.0f ms)", body["config"], outcome.trigger, outcome.ms)
+    else:
+        _server_log.warning("config %s rejected (%s): %s", body["config"], outcome.trigger, errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A 404 or 405 no route answered, in the dialect of its path."""
+    assert isinstance(exc, HTTPException)
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (exc.headers or {}).items()]
+    error = ApiError(exc.status_code, exc.detail or "error")
+    return render_error(dialect_for_path(request.url.path), error, headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # A bug, never something the client sent; the detail stays in the server log.
+    error = ApiError(500, "internal error; see the server log for this X-Decision-Id")
+    return render_error(dialect_for_path(request.url.path), error)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette, ref: RuntimeRef, reloader: Reloader, log: AccessLog) -> AsyncIterator[None]:
+    current = ref().connections
+    if current is not None:
+        current.warm()
+    install_sighup(reloader)
+    watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
+    yield
+    log.flush()  # uvicorn's shutdown runs this; an atexit hook did not run on SIGTERM
+    if watcher is not None:
+        watcher.cancel()
+    current = ref().connections
+    if current is not None:
+        await current.aclose()
+
+
 def create_app(
     runtime: Runtime,
     metrics: Metrics | None = None,
@@ -61,20 +103,9 @@ def create_app(
     """The service for one compiled config (reloaded from the same source, with `env` or the process's)."""
     ref = RuntimeRef(runtime)
     metrics = metrics or Metrics()
-    access_log = access_log or AccessLog(enabled=False)
-    log = access_log
-
-    def report_reload(outcome: ReloadOutcome) -> None:
-        """Every reload, whatever triggered it (API, SIGHUP, file change), in the log and on stderr."""
-        body = outcome.body()
-        log.write({"event": "config_reload", **body})
-        errors = "; ".join(f"{e['file']}: {e['path']}: {e['message']}" for e in body["errors"])
-        if outcome.ok:
-            _server_log.info("config %s reloaded (%s, %.0f ms)", body["config"], outcome.trigger, outcome.ms)
-        else:
-            _server_log.warning("config %s rejected (%s): %s", body["config"], outcome.trigger, errors)
-
-    reloader = Reloader(ref, None if runtime.source == DEMO_SOURCE else runtime.source, env, report_reload)
+    log = access_log or AccessLog(enabled=False)
+    source = None if runtime.source == DEMO_SOURCE else runtime.source
+    reloader = Reloader(ref, source, env, functools.partial(_report_reload, log))
     specs = served(runtime)
     instances: dict[type, Any] = {
         InteractiveApi: InteractiveApi(ref, metrics),
@@ -89,39 +120,11 @@ def create_app(
     routes = starlette_routes(specs, instances, ref)
     route_names = {route.endpoint: route.path for route in routes}
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (exc.headers or {}).items()]
-        error = ApiError(exc.status_code, exc.detail or "error")
-        return render_error(dialect_for_path(request.url.path), error, headers)
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        # A bug, never something the client sent; the detail stays in the server log.
-        error = ApiError(500, "internal error; see the server log for this X-Decision-Id")
-        return render_error(dialect_for_path(request.url.path), error)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        current = ref().connections
-        if current is not None:
-            current.warm()
-        install_sighup(reloader)
-        watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
-        yield
-        access_log.flush()  # uvicorn's shutdown runs this; an atexit hook did not run on SIGTERM
-        if watcher is not None:
-            watcher.cancel()
-        current = ref().connections
-        if current is not None:
-            await current.aclose()
-
     app = Starlette(
-        lifespan=lifespan,
+        lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log),
         routes=routes,
-        middleware=[
-            Middleware(Observability, metrics=metrics, access_log=access_log, routes=route_names, runtime=ref),
-        ],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        middleware=[Middleware(Observability, metrics=metrics, access_log=log, routes=route_names, runtime=ref)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.runtime = ref
     app.state.metrics = metrics

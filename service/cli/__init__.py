@@ -24,6 +24,7 @@ __all__ = ["build_parser", "main", "parse_params"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Long on purpose: one declarative table of every command and flag, read top to bottom like --help.
     parser = argparse.ArgumentParser(prog="personalize", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

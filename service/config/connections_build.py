@@ -78,6 +78,7 @@ def _auth(spec: Any, token_tls: Mapping[str, Any]) -> tuple[Auth, list[str]]:
 
 def build_connection(item: schema.Connection, issue: Issue) -> Connection | None:
     """A compiled connection, or None after reporting every problem through `issue`."""
+    # Long on purpose: one pass over the spec that reports every bad field, then builds the Connection.
     failed = False
 
     def report(sub: str, message: str) -> None:
