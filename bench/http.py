@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -38,6 +39,24 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: float = 0.0  # the server's user+sys CPU time per request served (the stable figure)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15, in clock ticks)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, run: Callable[[], Result]) -> Result:
+    """`run`, with the server's CPU time per request it served."""
+    before = cpu_seconds(pid)
+    result = run()
+    spent = cpu_seconds(pid) - before
+    result.cpu_us = spent / max(result.requests, 1) * 1e6
+    return result
 
 
 def free_port() -> int:
@@ -53,8 +72,9 @@ def start(kind: str, port: int) -> subprocess.Popen[bytes]:
         cmd += common
         env = dict(os.environ)
     else:
+        # The service as `personalize serve` runs it: its own httptools protocol (service/http/server.py).
         cmd = [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory", "--loop", "uvloop"]
-        cmd += ["--http", "httptools", *common]
+        cmd += ["--http", os.environ.get("BENCH_SERVICE_HTTP", "service.http.server:GuardedHttpToolsProtocol"), *common]
         env = {**os.environ, "PERSONALIZE_ACCESS_LOG": "1", "PERSONALIZE_CONFIG": ""}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 20
@@ -109,6 +129,7 @@ def run_wrk(
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -118,7 +139,7 @@ def run_wrk(
     socket_errors = re.search(r"Socket errors: .*", out)
     if socket_errors:
         print("   ", socket_errors.group(0))
-    return Result(rps, p50, p99, int(errors.group(1)) if errors else 0)
+    return Result(rps, p50, p99, int(errors.group(1)) if errors else 0, requests)
 
 
 async def _python_load(port: int, seconds: int, connections: int) -> Result:
@@ -138,13 +159,13 @@ async def _python_load(port: int, seconds: int, connections: int) -> Result:
 
         await asyncio.gather(*(worker() for _ in range(connections)))
     q = statistics.quantiles(latencies, n=100)
-    return Result(len(latencies) / seconds, q[49], q[98], errors)
+    return Result(len(latencies) / seconds, q[49], q[98], errors, len(latencies))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     seconds = min(args.seconds, 10)
@@ -167,16 +188,18 @@ def main() -> None:
             else:
                 asyncio.run(_python_load(port, 1, 4))
         for _ in range(args.rounds):
-            for kind, (port, _) in servers.items():
-                r = (
-                    run_wrk(port, seconds, args.connections)
-                    if have_wrk
-                    else asyncio.run(_python_load(port, seconds, args.connections))
-                )
+            for kind, (port, proc) in servers.items():
+
+                def load(port: int = port) -> Result:
+                    if have_wrk:
+                        return run_wrk(port, seconds, args.connections)
+                    return asyncio.run(_python_load(port, seconds, args.connections))
+
+                r = measured(proc.pid, load)
                 results[kind].append(r)
                 print(
                     f"  {kind:8s} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
-                    f"non-2xx {r.errors}"
+                    f"cpu {r.cpu_us:6.1f} us/req  non-2xx {r.errors}"
                 )
     finally:
         for _, proc in servers.values():
@@ -187,15 +210,17 @@ def main() -> None:
             statistics.median(r.rps for r in v),
             statistics.median(r.p50_ms for r in v),
             statistics.median(r.p99_ms for r in v),
+            statistics.median(r.cpu_us for r in v),
         )
         for k, v in results.items()
     }
-    for kind, (rps, p50, p99) in med.items():
-        print(f"median {kind:8s} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    for kind, (rps, p50, p99, cpu) in med.items():
+        print(f"median {kind:8s} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  cpu {cpu:6.1f} us/req")
     ratio = med["service"][0] / med["floor"][0]
+    cpu_ratio = med["floor"][3] / med["service"][3]
     print(
-        f"service / floor throughput: {ratio:.2f} (target >= 0.50); service p99 {med['service'][2]:.2f} ms "
-        f"(target <= 10 ms)"
+        f"service / floor throughput: {ratio:.2f}; floor / service CPU per request: {cpu_ratio:.2f} "
+        f"(target >= 0.80); service p99 {med['service'][2]:.2f} ms (target <= 5 ms at c=32)"
     )
 
 

@@ -18,11 +18,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .config import DEMO_SOURCE, load_runtime
 from .demo.sandbox import Sandbox
 from .http.access_log import AccessLog
 from .http.errors import ApiError, dialect_for_path, render_error
+from .http.hot_path import HotPath
 from .http.metrics import Metrics
 from .http.middleware import Observability
 from .http.operations import OperationsApi
@@ -94,6 +96,18 @@ async def _lifespan(app: Starlette, ref: RuntimeRef, reloader: Reloader, log: Ac
         await current.aclose()
 
 
+class ServiceApp(Starlette):
+    """Starlette, with the hot path (service/http/hot_path.py) in front of its routing and middleware."""
+
+    hot_path: HotPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hot_path is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.hot_path(scope, receive, send)
+
+
 def create_app(
     runtime: Runtime,
     metrics: Metrics | None = None,
@@ -120,12 +134,15 @@ def create_app(
     routes = starlette_routes(specs, instances, ref)
     route_names = {route.endpoint: route.path for route in routes}
 
-    app = Starlette(
+    app = ServiceApp(
         lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log),
         routes=routes,
         middleware=[Middleware(Observability, metrics=metrics, access_log=log, routes=route_names, runtime=ref)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
+    hot = {spec.path: functools.partial(spec.handler, instances[spec.owner]) for spec in specs if spec.hot}
+    edge = Observability(app, metrics=metrics, access_log=log, routes=route_names, runtime=ref)
+    app.hot_path = HotPath(functools.partial(Starlette.__call__, app), hot, edge, ref)
     app.state.runtime = ref
     app.state.metrics = metrics
     app.state.reloader = reloader

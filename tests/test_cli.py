@@ -176,10 +176,13 @@ def test_serve_with_workers_merges_metrics() -> None:
         for _ in range(6):  # spread over both workers by the kernel; /metrics must count them all
             with httpx.Client() as fresh:
                 fresh.post(f"{base}/v2/callFlows", json={"clientKey": "demo", "friendlyId": "loyalty_offer"})
-        text = httpx.get(f"{base}/metrics").text
-        assert (
-            'personalize_decisions_total{experience="loyalty_offer",outcome="variant",variant="join_offer"} 6.0' in text
-        )
+        # Each worker flushes its counts into the shared files once a second (service/http/metrics.py), so the
+        # merged view converges within a second or so: poll it, bounded.
+        wanted = 'personalize_decisions_total{experience="loyalty_offer",outcome="variant",variant="join_offer"} 6.0'
+        deadline = time.monotonic() + 15
+        while wanted not in (text := httpx.get(f"{base}/metrics").text) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert wanted in text
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)

@@ -53,7 +53,7 @@ class Observability:
             status = start["status"]
             await send(start)
             await send(body)
-            self._finish(scope, started, status, decision_id, log)
+            self.finish(scope, started, status, decision_id, log)
             return
         id_header = (b"x-decision-id", decision_id.encode())
 
@@ -70,11 +70,14 @@ class Observability:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            self._finish(scope, started, status, decision_id, log)
+            self.finish(scope, started, status, decision_id, log)
 
-    def _finish(self, scope: Scope, started: float, status: int, decision_id: str, log: dict[str, Any]) -> None:
+    def finish(
+        self, scope: Scope, started: float, status: int, decision_id: str, log: dict[str, Any], route: str = ""
+    ) -> None:
+        """The request's metrics and access-log line."""
         elapsed = time.perf_counter() - started
-        route = self.routes.get(scope.get("endpoint"), "unmatched")
+        route = route or self.routes.get(scope.get("endpoint"), "unmatched")
         self.metrics.observe_request(route, status, elapsed)
         if self.access_log.enabled:
             self.access_log.write(

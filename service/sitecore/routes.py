@@ -68,6 +68,7 @@ def _call(method_path: str, summary: str, examples: Any) -> RouteSpec:
         headers=CALL_HEADERS,
         statuses=(400, 401, 408, 413),
         examples=examples,
+        hot="{" not in path,  # the SDKs' three exact paths; a flow ref in the path goes through routing
     )
 
 

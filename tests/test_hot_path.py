@@ -1,0 +1,65 @@
+"""The hot path answers the SDKs' callFlows routes exactly as Starlette's routing and middleware would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from service.app import ServiceApp, create_app
+from service.config import load_runtime
+from service.sitecore.callflows import InteractiveApi
+from tests.conftest import app_client
+
+VARYING = {"x-decision-id", "server-timing", "content-length"}
+BODIES: list[tuple[str, dict[str, str], Any]] = [
+    ("/v2/callFlows", {}, {"clientKey": "demo", "friendlyId": "home_banner", "browserId": "b-1"}),
+    ("/v2/callFlows", {"Origin": "https://shop.example"}, {"clientKey": "demo", "friendlyId": "loyalty_offer"}),
+    ("/v1/personalize?sitecoreContextId=demo", {}, {"friendlyId": "promo_*", "currencyCode": "usd"}),
+    ("/personalize/v2/callFlows?sitecoreContextId=nope", {}, {"friendlyId": "x"}),  # 401
+    ("/v2/callFlows", {}, {"clientKey": "demo", "friendlyId": 5}),  # 400
+    ("/v2/callFlows", {}, {"clientKey": "demo", "friendlyId": "missing"}),  # 200 {}
+]
+
+
+async def answers(app: Starlette, path: str, headers: dict[str, str], body: Any) -> tuple[int, bytes, dict[str, str]]:
+    async with app_client(app) as client:
+        r = await client.post(path, json=body, headers=headers)
+    kept = {k: v for k, v in r.headers.items() if k not in VARYING}
+    return r.status_code, r.content, kept
+
+
+@pytest.mark.parametrize(("path", "headers", "body"), BODIES)
+async def test_same_answer_with_and_without_the_hot_path(path: str, headers: dict[str, str], body: Any) -> None:
+    hot = create_app(load_runtime(env={}))
+    assert isinstance(hot, ServiceApp) and hot.hot_path is not None
+    assert set(hot.hot_path.handlers) == {"/v1/personalize", "/v2/callFlows", "/personalize/v2/callFlows"}
+    plain = create_app(load_runtime(env={}))
+    plain.hot_path = None  # type: ignore[attr-defined]
+    assert await answers(hot, path, headers, body) == await answers(plain, path, headers, body)
+
+
+async def test_other_methods_and_preflights_go_through_routing(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v2/callFlows")
+    assert r.status_code == 405 and r.json()["status"] == 405
+    r = await client.options(
+        "/v2/callFlows", headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "https://a.example"
+
+
+async def test_a_bug_is_a_logged_500_in_the_callflows_shape(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(self: InteractiveApi, scope: Any, receive: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app = create_app(load_runtime(env={}))
+    assert isinstance(app, ServiceApp) and app.hot_path is not None
+    monkeypatch.setitem(app.hot_path.handlers, "/v2/callFlows", lambda scope, receive: broken(None, scope, receive))  # type: ignore[arg-type]
+    async with app_client(app) as c:
+        r = await c.post("/v2/callFlows", json={"clientKey": "demo", "friendlyId": "home_banner"})
+    assert r.status_code == 500 and r.json()["developerMessage"].startswith("internal error")
+    assert r.headers["x-decision-id"] in caplog.text and "RuntimeError: a bug" in caplog.text
