@@ -19,18 +19,22 @@ def split_path(text: str) -> tuple[str, ...]:
 def getter(path: tuple[str | int, ...]) -> Callable[[Mapping[str, Any]], Any]:
     """A function returning the value at `path`, or None where any step is missing. A str step reads a
     mapping (or, when it is digits, a list); an int step indexes a list, negative from the end."""
-    if len(path) == 1 and isinstance(path[0], str):
-        key = path[0]
-        return lambda context: context.get(key)
-    first, rest = path[0], path[1:]
+    first = path[0]
+    if len(path) == 1 and isinstance(first, str):
+        return lambda context: context.get(first)
+    # Each step with its list index, worked out once. The `is dict` test first: isinstance against the
+    # Mapping ABC costs ~0.3 us, and templates and models read a handful of paths per request.
+    steps = tuple((step, _index(step)) for step in path[1:])
 
     def get(context: Mapping[str, Any]) -> Any:
         value: Any = context.get(first) if isinstance(first, str) else None
-        for step in rest:
-            if isinstance(step, str) and isinstance(value, Mapping):
+        for step, index in steps:
+            if value.__class__ is dict:
                 value = value.get(step)
-            elif isinstance(value, list) and (index := _index(step)) is not None and -len(value) <= index < len(value):
+            elif value.__class__ is list and index is not None and -len(value) <= index < len(value):
                 value = value[index]
+            elif isinstance(value, Mapping):
+                value = value.get(step)
             else:
                 return None
         return value
