@@ -119,16 +119,30 @@ class DecisionModel:
     async def run_variant(
         self, variant: ModelVariant, inputs: Mapping[str, Any], context: RunContext, bucket_value: int | None = None
     ) -> ModelRun:
+        if not variant.graph.has_async:
+            return self.run_variant_sync(variant, inputs, context, bucket_value)
         started = time.perf_counter()
         logs: list[str] = []
-        token = run_logged(logs) if variant.graph.has_async else None  # only plugins can log
+        token = run_logged(logs)  # only plugins can log
         try:
             graph_run: GraphRun = await variant.graph.run(
                 inputs, context.deadline, context.connections, clock=context.clock, detailed=context.detailed
             )
         finally:
-            if token is not None:
-                stop_logging(token)
+            stop_logging(token)
+        return self._finish(variant, graph_run, started, bucket_value, logs)
+
+    def run_variant_sync(
+        self, variant: ModelVariant, inputs: Mapping[str, Any], context: RunContext, bucket_value: int | None = None
+    ) -> ModelRun:
+        """A variant of sync nodes only, with no coroutine: the decide hot path's way."""
+        started = time.perf_counter()
+        graph_run = variant.graph.run_sync(inputs, context.clock, context.detailed)
+        return self._finish(variant, graph_run, started, bucket_value, [])
+
+    def _finish(
+        self, variant: ModelVariant, graph_run: GraphRun, started: float, bucket_value: int | None, logs: list[str]
+    ) -> ModelRun:
         run = ModelRun(
             self.id,
             self.name,
@@ -144,9 +158,8 @@ class DecisionModel:
             run.outputs, run.used_fallback = dict(variant.fallback), True
         return run
 
-    async def run(self, inputs: Mapping[str, Any], context: RunContext) -> ModelRun:
-        """Run the visitor's production variant, and the test variants in shadow when the visitor is in
-        the test share."""
+    def _chosen(self, context: RunContext) -> tuple[ModelVariant, int | None, bool]:
+        """The visitor's production variant, its bucket, and whether the visitor is in the test share."""
         key = context.visitor_key or context.random_key()
         production = self.production
         chosen = production[0]
@@ -154,12 +167,25 @@ class DecisionModel:
         if len(production) > 1 or context.detailed:
             bucket_value = bucket(f"model:{self.id}", key)
             chosen = production[max(choose(bucket_value, self.bounds), 0)]
-        if not (self.tests and self.test_share and bucket(f"shadow:{self.id}", key) < self.test_share):
+        shadowed = bool(self.tests and self.test_share and bucket(f"shadow:{self.id}", key) < self.test_share)
+        return chosen, bucket_value, shadowed
+
+    def run_sync(self, inputs: Mapping[str, Any], context: RunContext) -> ModelRun:
+        """`run` for a model without plugin or connection nodes (`has_async` false): no coroutine at all."""
+        chosen, bucket_value, shadowed = self._chosen(context)
+        main = self.run_variant_sync(chosen, inputs, context, bucket_value)
+        if shadowed:
+            main.shadow = [self.run_variant_sync(v, inputs, context) for v in self.tests]
+        return main
+
+    async def run(self, inputs: Mapping[str, Any], context: RunContext) -> ModelRun:
+        """Run the visitor's production variant, and the test variants in shadow when the visitor is in
+        the test share."""
+        if not self.has_async:
+            return self.run_sync(inputs, context)
+        chosen, bucket_value, shadowed = self._chosen(context)
+        if not shadowed:
             return await self.run_variant(chosen, inputs, context, bucket_value)
-        if not self.has_async:  # nothing can block: run them one after the other, no tasks
-            main = await self.run_variant(chosen, inputs, context, bucket_value)
-            main.shadow = [await self.run_variant(v, inputs, context) for v in self.tests]
-            return main
         runs = await asyncio.gather(
             self.run_variant(chosen, inputs, context, bucket_value),
             *(self.run_variant(v, inputs, context) for v in self.tests),

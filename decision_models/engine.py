@@ -159,8 +159,9 @@ def _pick_variant(
 
 async def _run_models(variant: Variant, inputs: Mapping[str, Any], context: RunContext) -> list[ModelRun]:
     if not any(model.has_async for model in variant.models):
-        # Tables and expressions only: nothing can block, so no task and no timer (the fast path).
-        return [await model.run(inputs, context) for model in variant.models]
+        # Tables and expressions only: nothing can block, so no task, no timer and no coroutine per model
+        # (the hot path: each coroutine layer cost ~0.5 us).
+        return [model.run_sync(inputs, context) for model in variant.models]
     # No timer here: every graph bounds its own nodes by the shared deadline and yields their defaults; a
     # timer at the same deadline would race them and answer the fallback instead (graph.GUARD_SECONDS).
     return list(await asyncio.gather(*(model.run(inputs, context) for model in variant.models)))

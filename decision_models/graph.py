@@ -84,29 +84,41 @@ class NodeGraph:
         """Run every node; `deadline` (a time on `clock`; None: unbounded) bounds the async nodes. Without
         `detailed`, a graph of sync nodes skips the per-node results and timings that only a trace reads
         (the request hot path)."""
-        context: dict[str, Any] = dict(inputs)
-        if not self.has_async and not detailed:
-            return self._run_fast(context)
-        results = {n.id: NodeResult(n.id, n.name, n.kind, dependents=self.dependents.get(n.id, ())) for n in self.nodes}
-        run = GraphRun({}, list(results.values()))
         if not self.has_async:
-            for node in self.nodes:
-                result = results[node.id]
-                started = clock()
-                try:
-                    try:
-                        value, result.detail = node.compute_explained(context)
-                    except NodeError as error:
-                        value = self._settle(node, result, error)
-                except NodeError as error:
-                    result.ms = (clock() - started) * 1000
-                    run.failure = f"node '{node.id}' failed: {error}"
-                    return run
-                result.ms, result.ran, result.value = (clock() - started) * 1000, True, value
-                context[node.id] = value
-            run.outputs = self._outputs(context)
-            return run
+            return self.run_sync(inputs, clock, detailed)
+        context: dict[str, Any] = dict(inputs)
+        results = self._results()
+        run = GraphRun({}, list(results.values()))
         await self._run_concurrently(context, results, run, deadline, connections, clock)
+        return run
+
+    def _results(self) -> dict[str, NodeResult]:
+        return {n.id: NodeResult(n.id, n.name, n.kind, dependents=self.dependents.get(n.id, ())) for n in self.nodes}
+
+    def run_sync(
+        self, inputs: Mapping[str, Any], clock: Callable[[], float] = time.perf_counter, detailed: bool = True
+    ) -> GraphRun:
+        """A graph of sync nodes (tables, expressions) inline, no coroutine at all; detailed for a trace."""
+        context: dict[str, Any] = dict(inputs)
+        if not detailed:
+            return self._run_fast(context)
+        results = self._results()
+        run = GraphRun({}, list(results.values()))
+        for node in self.nodes:
+            result = results[node.id]
+            started = clock()
+            try:
+                try:
+                    value, result.detail = node.compute_explained(context)
+                except NodeError as error:
+                    value = self._settle(node, result, error)
+            except NodeError as error:
+                result.ms = (clock() - started) * 1000
+                run.failure = f"node '{node.id}' failed: {error}"
+                return run
+            result.ms, result.ran, result.value = (clock() - started) * 1000, True, value
+            context[node.id] = value
+        run.outputs = self._outputs(context)
         return run
 
     def _run_fast(self, context: dict[str, Any]) -> GraphRun:
