@@ -6,7 +6,6 @@ of the whole query, a Headers object per access), a quarter of the request budge
 
 from __future__ import annotations
 
-import asyncio
 from typing import TypeVar
 from urllib.parse import unquote_plus
 
@@ -64,20 +63,13 @@ class Incoming:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def read_body(receive: Receive, incoming: Incoming, limit: int, seconds: float = 10.0) -> bytes:
-    """The body, or 413 as soon as it is known to exceed `limit` bytes (before reading it all), or 408
-    when it has not fully arrived within `seconds` (a stalled client once held a worker past SIGTERM)."""
+async def read_body(receive: Receive, incoming: Incoming, limit: int) -> bytes:
+    """The body, or 413 as soon as it is known to exceed `limit` bytes (before reading it all). A body that
+    stalls is the server's to end (service/http/server.py: 408 after settings.bodyTimeoutMs); this sees the
+    client leave."""
     declared = incoming.headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"body of {declared.decode()} bytes exceeds the limit of {limit} bytes", "(body)")
-    try:
-        async with asyncio.timeout(seconds):
-            return await _read_chunks(receive, limit)
-    except TimeoutError:
-        raise ApiError(408, f"the body did not arrive within {seconds * 1000:.0f} ms", "(body)") from None
-
-
-async def _read_chunks(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -122,5 +114,5 @@ Body = TypeVar("Body", bound=BaseModel)
 
 async def read_json_body(scope: Scope, receive: Receive, runtime: Runtime, model: type[Body]) -> Body:
     """A JSON body validated by `model`: 413 / 408 / 400 naming the field otherwise."""
-    raw = await read_body(receive, Incoming(scope), runtime.max_body_bytes, runtime.body_timeout)
+    raw = await read_body(receive, Incoming(scope), runtime.max_body_bytes)
     return parse(model, raw)

@@ -52,7 +52,7 @@ class InteractiveApi:
         state = scope["state"]
         started: float = state.get("started", time.perf_counter())
         incoming = Incoming(scope)
-        raw = await read_body(receive, incoming, runtime.max_body_bytes, runtime.body_timeout)
+        raw = await read_body(receive, incoming, runtime.max_body_bytes)
         body = parse_body(raw)
         project = resolve_project(runtime, body.clientKey, incoming.context_id())
         state["project"] = project
