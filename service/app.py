@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from .config import DEMO_SOURCE, load_runtime
 from .demo.sandbox import Sandbox
+from .http import server
 from .http.access_log import AccessLog
 from .http.errors import ApiError, dialect_for_path, render_error
 from .http.hot_path import HotPath
@@ -152,6 +153,8 @@ def create_app(
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` workers: PERSONALIZE_CONFIG (unset: the demo), PERSONALIZE_ACCESS_LOG."""
     access_log = AccessLog(enabled=os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
-    app = create_app(load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None), access_log=access_log)
+    runtime = load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None)
+    server.BODY_TIMEOUT = runtime.body_timeout  # the protocol's body deadline (read when the worker starts)
+    app = create_app(runtime, access_log=access_log)
     gc.freeze()  # the compiled config lives as long as the process: keep it out of every GC pass
     return app

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
-
-from .commands import (
-    ConfigFailed,
-    cmd_call,
-    cmd_import_dmn,
-    cmd_postman_connection,
-    cmd_postman_export,
-    cmd_schema,
-    cmd_test_connection,
-    cmd_test_model,
-    cmd_validate,
-    parse_params,
-)
-from .serve import cmd_serve
+from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = ["build_parser", "main", "parse_params"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _lazy(module: str, name: str) -> Command:
+    """A command imported when it runs: `serve --workers N` then keeps its supervisor free of what only the
+    workers use (the service's imports cost ~45 MiB of a ~75 MiB supervisor)."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Command = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        return command(args)
+
+    return run
+
+
+def parse_params(pairs: Any) -> dict[str, Any]:
+    from .commands import parse_params as parse
+
+    return parse(pairs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="on SIGTERM, seconds in-flight requests get to finish before their connections close (default 10)",
     )
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=_lazy("serve", "cmd_serve"))
 
     validate = sub.add_parser("validate", help="check a config; print every error with its file and path")
     validate.add_argument("path")
-    validate.set_defaults(func=cmd_validate)
+    validate.set_defaults(func=_lazy("commands", "cmd_validate"))
 
     call = sub.add_parser("call", help="decide locally; the response on stdout, the trace on stderr")
     call.add_argument("friendly_id")
@@ -72,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--project")
     call.add_argument("--preview", action="store_true", help="run the draft version")
     call.add_argument("--config")
-    call.set_defaults(func=cmd_call)
+    call.set_defaults(func=_lazy("commands", "cmd_call"))
 
     test_model = sub.add_parser("test-model", help="run a decision model variant and print every node's result")
     test_model.add_argument("model")
@@ -88,19 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     test_model.add_argument("--project")
     test_model.add_argument("--config")
     test_model.add_argument("--json", action="store_true", help="print the /v2/testDecisionModel answer")
-    test_model.set_defaults(func=cmd_test_model)
+    test_model.set_defaults(func=_lazy("commands", "cmd_test_model"))
 
     import_dmn = sub.add_parser("import-dmn", help="convert a DMN 1.1 export into decisionModels YAML")
     import_dmn.add_argument("file")
     import_dmn.add_argument("--id", help="the model id (default: from the file name)")
     import_dmn.add_argument("-o", "--output", help="write here instead of stdout")
-    import_dmn.set_defaults(func=cmd_import_dmn)
+    import_dmn.set_defaults(func=_lazy("commands", "cmd_import_dmn"))
 
     test_connection = sub.add_parser("test-connection", help="run a connection once; print the whole exchange")
     test_connection.add_argument("name")
     test_connection.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
     test_connection.add_argument("--config")
-    test_connection.set_defaults(func=cmd_test_connection)
+    test_connection.set_defaults(func=_lazy("commands", "cmd_test_connection"))
 
     postman = sub.add_parser("postman", help="write Postman v2.1 collections")
     postman_sub = postman.add_subparsers(dest="postman_command", required=True)
@@ -109,14 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     postman_connection.add_argument("--all", action="store_true", help="every connection")
     postman_connection.add_argument("--config")
     postman_connection.add_argument("-o", "--output")
-    postman_connection.set_defaults(func=cmd_postman_connection)
+    postman_connection.set_defaults(func=_lazy("commands", "cmd_postman_connection"))
     postman_export = postman_sub.add_parser("export", help="the collection of every endpoint, from the config")
     postman_export.add_argument("--config")
     postman_export.add_argument("-o", "--output", default="postman", help="folder (default: postman)")
-    postman_export.set_defaults(func=cmd_postman_export)
+    postman_export.set_defaults(func=_lazy("commands", "cmd_postman_export"))
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
-    schema.set_defaults(func=cmd_schema)
+    schema.set_defaults(func=_lazy("commands", "cmd_schema"))
     return parser
 
 
@@ -124,8 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except ConfigFailed:
-        return 2
+    except Exception as exc:
+        from .commands import ConfigFailed  # imported here: the commands module is the heavy one
+
+        if not isinstance(exc, ConfigFailed):
+            raise
+        return 2  # a config that did not load: its errors are printed already
     return code
 
 

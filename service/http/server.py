@@ -10,8 +10,8 @@ connection forever (0 of 200 such connections closed in 20 s), and a 64 MB heade
   trickling bytes does not extend it;
 - a head larger than `PERSONALIZE_MAX_HEADER_BYTES` (default 32768, as nginx's large buffers) is 431
   and close, and is never buffered beyond that.
-- a request's body must be complete within `PERSONALIZE_BODY_TIMEOUT` seconds of its head (settings
-  .bodyTimeoutMs, passed by `personalize serve`): else 408 in the path's error dialect, and the handler
+- a request's body must be complete within `BODY_TIMEOUT` seconds of its head (settings.bodyTimeoutMs,
+  set by the worker's app factory when it loads the config): else 408 in the path's error dialect, and the handler
   waiting for the body is told the client left. Here rather than as a timer around every body read in
   the application: that timer cost ~5 us of a ~50 us request (bench/http.py).
 
@@ -36,7 +36,7 @@ from .errors import ApiError, dialect_for_path, render_error
 
 HEADER_TIMEOUT = float(os.environ.get("PERSONALIZE_HEADER_TIMEOUT", "10"))
 MAX_HEADER_BYTES = int(os.environ.get("PERSONALIZE_MAX_HEADER_BYTES", "32768"))
-BODY_TIMEOUT = float(os.environ.get("PERSONALIZE_BODY_TIMEOUT", "10"))
+BODY_TIMEOUT = 10.0  # seconds; service.app.app_from_env sets the config's settings.bodyTimeoutMs
 LINGER_SECONDS = 2.0
 
 
