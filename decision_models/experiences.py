@@ -81,16 +81,22 @@ class Catalog:
     # Nested params paths that config reads, so `_`-flattened params (Engage SDK) can be unflattened.
     param_paths: tuple[tuple[str, ...], ...] = ()
     reads_headers: bool = False
+    reads_guest: bool = False  # some audience, template or model reads `guest`: decisions load the profile
 
     @classmethod
     def build(
-        cls, experiences: Mapping[str, Experience], param_paths: set[tuple[str, ...]], reads_headers: bool
+        cls,
+        experiences: Mapping[str, Experience],
+        param_paths: set[tuple[str, ...]],
+        reads_headers: bool,
+        reads_guest: bool = False,
     ) -> Catalog:
         return cls(
             experiences=dict(experiences),
             ordered_ids=tuple(sorted(experiences)),
             param_paths=tuple(sorted(param_paths)),
             reads_headers=reads_headers,
+            reads_guest=reads_guest,
         )
 
     def candidates(self, friendly_id: str) -> list[Experience]:

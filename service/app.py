@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,10 +35,12 @@ from .management.api import ManagementApi
 from .management.connection_testing import ConnectionsApi
 from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .openapi import build_openapi
+from .profiles import GuestCache, ProfileStore
 from .routes import served
 from .runtime import Runtime, RuntimeRef
 from .sitecore.browser import BrowserApi
 from .sitecore.callflows import InteractiveApi
+from .sitecore.events import EventsApi
 from .sitecore.model_testing_api import ModelsApi
 
 # uvicorn configures this logger (stderr, its format): operational events of the server go there.
@@ -114,16 +117,20 @@ def create_app(
     metrics: Metrics | None = None,
     access_log: AccessLog | None = None,
     env: Mapping[str, str] | None = None,
+    store: ProfileStore | None = None,
 ) -> Starlette:
-    """The service for one compiled config (reloaded from the same source, with `env` or the process's)."""
+    """The service for one compiled config (reloaded from the same source, with `env` or the process's).
+    `store` keeps guest profiles across reloads; without one, an in-memory database (tests, `call`)."""
     ref = RuntimeRef(runtime)
+    guests = GuestCache(store or ProfileStore(":memory:"))
     metrics = metrics or Metrics()
     log = access_log or AccessLog(enabled=False)
     source = None if runtime.source == DEMO_SOURCE else runtime.source
     reloader = Reloader(ref, source, env, functools.partial(_report_reload, log))
     specs = served(runtime)
     instances: dict[type, Any] = {
-        InteractiveApi: InteractiveApi(ref, metrics),
+        InteractiveApi: InteractiveApi(ref, metrics, guests),
+        EventsApi: EventsApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),
         ConnectionsApi: ConnectionsApi(ref),
@@ -150,11 +157,17 @@ def create_app(
     return app
 
 
+def default_data_dir() -> Path:
+    """Where `personalize serve` keeps its data without --data-dir: $XDG_DATA_HOME/personalize."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "personalize"
+
+
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` workers: PERSONALIZE_CONFIG (unset: the demo), PERSONALIZE_ACCESS_LOG."""
     access_log = AccessLog(enabled=os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
     runtime = load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None)
     server.BODY_TIMEOUT = runtime.body_timeout  # the protocol's body deadline (read when the worker starts)
-    app = create_app(runtime, access_log=access_log)
+    store = ProfileStore(Path(os.environ.get("PERSONALIZE_DATA_DIR") or default_data_dir()) / "profiles.sqlite3")
+    app = create_app(runtime, access_log=access_log, store=store)
     gc.freeze()  # the compiled config lives as long as the process: keep it out of every GC pass
     return app

@@ -8,10 +8,17 @@ from .http.operations import OPERATIONS_ROUTES
 from .http.routing import RouteSpec
 from .management.routes import MANAGEMENT_ROUTES
 from .runtime import Runtime
+from .sitecore.events import EVENTS_ROUTES
 from .sitecore.routes import SITECORE_ROUTES
 
 # The SDKs' hot paths first: Starlette tries routes in order.
-ROUTES: tuple[RouteSpec, ...] = (*SITECORE_ROUTES, *MANAGEMENT_ROUTES, *OPERATIONS_ROUTES, *SANDBOX_ROUTES)
+ROUTES: tuple[RouteSpec, ...] = (
+    *SITECORE_ROUTES,
+    *EVENTS_ROUTES,
+    *MANAGEMENT_ROUTES,
+    *OPERATIONS_ROUTES,
+    *SANDBOX_ROUTES,
+)
 
 
 def served(runtime: Runtime) -> tuple[RouteSpec, ...]:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +110,7 @@ def _free_port() -> int:
 def _serve(*extra: str) -> tuple[str, subprocess.Popen[str]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.setdefault("PERSONALIZE_DATA_DIR", tempfile.mkdtemp(prefix="personalize-data-"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,

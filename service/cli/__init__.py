@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", action="store_true", help="do not write JSON access-log lines")
     serve.add_argument("--watch", action="store_true", help="reload when a config file changes (also: SIGHUP)")
     serve.add_argument(
+        "--data-dir", help="where guest profiles are kept (default: $XDG_DATA_HOME or ~/.local/share, /personalize)"
+    )
+    serve.add_argument(
         "--header-timeout", type=float, default=10.0, help="seconds for a request's head to arrive (default 10)"
     )
     serve.add_argument("--max-header-bytes", type=int, default=32768, help="largest request head (default 32768)")

@@ -27,6 +27,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["PERSONALIZE_CONFIG"] = args.config or ""
     os.environ["PERSONALIZE_ACCESS_LOG"] = "0" if args.no_access_log else "1"
     os.environ["PERSONALIZE_WATCH"] = "1" if args.watch else "0"
+    if args.data_dir:
+        os.environ["PERSONALIZE_DATA_DIR"] = args.data_dir
     # Read by service.http.server in each worker.
     os.environ["PERSONALIZE_HEADER_TIMEOUT"] = str(args.header_timeout)
     os.environ["PERSONALIZE_MAX_HEADER_BYTES"] = str(args.max_header_bytes)

@@ -41,11 +41,14 @@ class _ProjectParts:
     experiences: dict[str, Experience] = field(default_factory=dict)
     param_paths: set[tuple[str, ...]] = field(default_factory=set)
     reads_headers: bool = False
+    reads_guest: bool = False
 
     def note_reads(self, reads: tuple[tuple[str, ...], ...]) -> None:
         for path in reads:
             if path[0] == "headers":
                 self.reads_headers = True
+            elif path[0] == "guest":
+                self.reads_guest = True
             elif path[0] == "params" and (len(path) > 2 or (len(path) == 2 and "_" in path[1])):
                 self.param_paths.add(path[1:])
 
@@ -121,6 +124,11 @@ class _Builder:
         model = build_model(item, lambda sub, message: self.issue(origin, sub, message), data)
         if model is not None:
             parts.models[item.id] = model
+            # Over-approximated: a model that names `guest` anywhere, or has plugin nodes (they may receive
+            # the whole context), makes decisions load the visitor's profile.
+            spec = item.model_dump_json()
+            if '"guest' in spec or '"plugin"' in spec:
+                parts.reads_guest = True
 
     def template(self, source: Any, origin: Origin, sub: str, parts: _ProjectParts) -> Any:
         try:
@@ -233,7 +241,9 @@ class _Builder:
                 contentstack_project_uid=p.contentstack_project_uid,
                 allowed_origins=frozenset(p.allowed_origins),
                 segment_write_keys=tuple(k.get_secret_value() for k in p.segment_write_keys),
-                catalog=Catalog.build(parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers),
+                catalog=Catalog.build(
+                    parts[pid].experiences, parts[pid].param_paths, parts[pid].reads_headers, parts[pid].reads_guest
+                ),
                 models=dict(parts[pid].models),
                 audiences=dict(parts[pid].audiences),
                 connections=dict(parts[pid].connections),

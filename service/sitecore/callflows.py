@@ -18,6 +18,7 @@ from ..http.errors import ApiError
 from ..http.metrics import Metrics
 from ..http.request import Incoming, read_body, require_management, resolve_project
 from ..http.responses import JsonBytes
+from ..profiles import GuestCache, Identity
 from ..runtime import Project, Runtime
 from .body import CallFlowBody, parse_body, to_decision_request
 
@@ -27,6 +28,20 @@ _PREVIEW_VALUES = frozenset({"draft", "true", "1"})
 
 def server_timing(timings: dict[str, float]) -> bytes:
     return ", ".join(["%s;dur=%.3f" % item for item in timings.items()]).encode()  # noqa: UP031 - faster here
+
+
+def _identity(source: str | None, key: str | None) -> Identity | None:
+    """The profile identity a request's visitor key is (guestRef is not one: refs are derived, not stored)."""
+    if key is None:
+        return None
+    if source == "browserId":
+        return ("browser", key)
+    if source == "email":
+        return ("email", key)
+    if source == "identifiers":
+        provider, _, ident = key.partition(":")
+        return (provider, ident)
+    return None
 
 
 @dataclass
@@ -41,9 +56,10 @@ class Evaluated:
 class InteractiveApi:
     """Endpoints of the callFlows family. `runtime()` returns the config currently loaded."""
 
-    def __init__(self, runtime: Callable[[], Runtime], metrics: Metrics) -> None:
+    def __init__(self, runtime: Callable[[], Runtime], metrics: Metrics, guests: GuestCache | None = None) -> None:
         self.runtime = runtime
         self.metrics = metrics
+        self.guests = guests  # the stored profiles, read when the project's config reads `guest`
 
     async def _evaluate(
         self, scope: Scope, receive: Receive, friendly_id: str | None, explain: bool = False
@@ -75,6 +91,10 @@ class InteractiveApi:
             headers=incoming.header_map() if project.catalog.reads_headers else None,
             preview=preview_on,
         )
+        if self.guests is not None and project.catalog.reads_guest:
+            identity = _identity(decision_request.visitor_source, decision_request.visitor_key)
+            if identity is not None:
+                decision_request.guest = await self.guests.view(project.id, identity)
         parse_ms = (time.perf_counter() - started) * 1000
         decision = await decide(
             project.catalog,

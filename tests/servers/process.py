@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ def serve_process(*args: str, stdout: Any = subprocess.DEVNULL) -> tuple[subproc
     """Start `personalize serve --port <free> *args` and wait until /healthz answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "PERSONALIZE_SANDBOX_URL")}
+    env.setdefault("PERSONALIZE_DATA_DIR", tempfile.mkdtemp(prefix="personalize-data-"))  # not the user's
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
         stdout=stdout,

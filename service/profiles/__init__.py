@@ -1,0 +1,8 @@
+"""Guest profiles: who a visitor is across requests (identities, attributes, event history), stored in the
+embedded SQLite database; read by decisions as `guest`, written by the event ingestion endpoints."""
+
+from .cache import GuestCache
+from .migrations import SchemaError
+from .store import Event, Guest, Identity, ProfileStore
+
+__all__ = ["Event", "Guest", "GuestCache", "Identity", "ProfileStore", "SchemaError"]

@@ -1,0 +1,42 @@
+"""The profile store's schema, one migration per version; applied in order on open (PRAGMA user_version).
+
+Append only: a released migration never changes. A database whose version is newer than this list is an
+error, never silently used by older code.
+"""
+
+from __future__ import annotations
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not one this code can use."""
+
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: guests, the identities that find them, and their bounded event history.
+    """
+    CREATE TABLE guests (
+        ref TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        attributes TEXT NOT NULL
+    );
+    CREATE TABLE identities (
+        project TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        guest TEXT NOT NULL REFERENCES guests(ref) ON DELETE CASCADE,
+        PRIMARY KEY (project, kind, value)
+    );
+    CREATE INDEX identities_by_guest ON identities(guest);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ref TEXT NOT NULL UNIQUE,
+        guest TEXT NOT NULL REFERENCES guests(ref) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        at REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_guest ON events(guest, at)
+    """,
+)

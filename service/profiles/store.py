@@ -1,0 +1,200 @@
+"""Guest profiles and their events in SQLite: one file under the data directory, WAL mode, migrated on open.
+
+Plain `sqlite3` (the standard library) on one connection, used from one worker thread at a time so the
+event loop never blocks on the disk. A call that answers 2xx has committed: with WAL and
+`synchronous=NORMAL` a committed transaction survives the process being killed (a power cut may lose the
+last ones; `synchronous=FULL` is one setting away). Concurrent writers in this process share the lock.
+
+A guest is found by any of its identities (`browser`, `email`, `<provider>` from identifiers, later
+Segment's anonymousId/userId and Contentstack's user uid); an event carrying an identity nobody has yet
+creates the guest, and every identity of that event is linked to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .migrations import MIGRATIONS, SchemaError
+
+Identity = tuple[str, str]  # (kind, value): ("browser", "b-1"), ("email", "ana@example.com"), ("crm", "42")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    at: float  # seconds since the epoch
+    data: dict[str, Any] = field(default_factory=dict)  # the event as the client sent it (dialect-specific)
+    ref: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    ref: str
+    project: str
+    first_seen: float
+    last_seen: float
+    identities: tuple[Identity, ...]
+    attributes: dict[str, Any]
+    event_counts: dict[str, int]  # by type, over the history kept
+
+    def view(self) -> dict[str, Any]:
+        """What audiences, templates and models read as `guest`."""
+        return {
+            "ref": self.ref,
+            "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen,
+            "identities": [{"kind": k, "id": v} for k, v in self.identities],
+            "attributes": self.attributes,
+            "events": self.event_counts,
+        }
+
+
+class ProfileStore:
+    """The profile store of one process; `max_events` bounds each guest's history (oldest pruned)."""
+
+    def __init__(self, path: str | Path, max_events: int = 1000, clock: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self.max_events = max_events
+        self.clock = clock
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+
+    # --- schema -----------------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise SchemaError(
+                f"{self.path}: the schema is version {version}, newer than this code knows ({len(MIGRATIONS)}); "
+                "run a newer personalize"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(script):  # executescript would commit on its own
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # --- writes -----------------------------------------------------------------------------------------
+
+    async def record(
+        self, project: str, identities: Sequence[Identity], event: Event, attributes: dict[str, Any] | None = None
+    ) -> str:
+        """Store `event` on the guest any of `identities` names (created when none does); the guest ref.
+        Returns once the transaction has committed."""
+        return await asyncio.to_thread(self._record, project, tuple(identities), event, attributes or {})
+
+    def _record(self, project: str, identities: tuple[Identity, ...], event: Event, attributes: dict[str, Any]) -> str:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                ref = self._find(project, identities)
+                now = event.at
+                if ref is None:
+                    ref = str(uuid.uuid4())
+                    db.execute(
+                        "INSERT INTO guests(ref, project, first_seen, last_seen, attributes) VALUES (?, ?, ?, ?, '{}')",
+                        (ref, project, now, now),
+                    )
+                else:
+                    db.execute("UPDATE guests SET last_seen = max(last_seen, ?) WHERE ref = ?", (now, ref))
+                for kind, value in identities:
+                    db.execute(
+                        "INSERT OR IGNORE INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?)",
+                        (project, kind, value, ref),
+                    )
+                if attributes:
+                    row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
+                    merged = {**json.loads(row[0]), **attributes}
+                    db.execute("UPDATE guests SET attributes = ? WHERE ref = ?", (json.dumps(merged), ref))
+                db.execute(
+                    "INSERT INTO events(ref, guest, type, at, data) VALUES (?, ?, ?, ?, ?)",
+                    (event.ref, ref, event.type, event.at, json.dumps(event.data)),
+                )
+                db.execute(
+                    "DELETE FROM events WHERE guest = ? AND seq NOT IN "
+                    "(SELECT seq FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?)",
+                    (ref, ref, self.max_events),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return ref
+
+    def _find(self, project: str, identities: tuple[Identity, ...]) -> str | None:
+        for kind, value in identities:
+            row = self._db.execute(
+                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    async def guest(self, project: str, identity: Identity) -> Guest | None:
+        return await asyncio.to_thread(self.guest_now, project, identity)
+
+    def guest_now(self, project: str, identity: Identity) -> Guest | None:
+        """The guest an identity names, read in the calling thread (tests, CLI)."""
+        with self._lock:
+            ref = self._find(project, (identity,))
+            if ref is None:
+                return None
+            row = self._db.execute(
+                "SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)
+            ).fetchone()
+            identities = self._db.execute(
+                "SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,)
+            ).fetchall()
+            counts = self._db.execute(
+                "SELECT type, count(*) FROM events WHERE guest = ? GROUP BY type", (ref,)
+            ).fetchall()
+        return Guest(
+            ref, project, row[0], row[1], tuple((k, v) for k, v in identities), json.loads(row[2]), dict(counts)
+        )
+
+    async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:
+        def read() -> list[Event]:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT ref, type, at, data FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?",
+                    (guest_ref, limit),
+                ).fetchall()
+            return [Event(type=t, at=at, data=json.loads(d), ref=r) for r, t, at, d in rows]
+
+        return await asyncio.to_thread(read)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

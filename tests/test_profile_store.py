@@ -1,0 +1,57 @@
+"""The SQLite profile store: guests found by any identity, identities linked, attributes merged, history
+bounded, migrations versioned."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from service.profiles import Event, ProfileStore, SchemaError
+
+
+async def test_any_identity_finds_the_guest_and_new_ones_are_linked(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "p.sqlite3")
+    first = await store.record("p", [("browser", "b-1")], Event("VIEW", 100.0))
+    again = await store.record("p", [("browser", "b-1"), ("email", "ana@example.com")], Event("IDENTITY", 200.0))
+    by_email = await store.record("p", [("email", "ana@example.com"), ("crm", "42")], Event("LOGIN", 300.0))
+    assert first == again == by_email
+    guest = await store.guest("p", ("crm", "42"))
+    assert guest is not None
+    assert guest.identities == (("browser", "b-1"), ("crm", "42"), ("email", "ana@example.com"))
+    assert (guest.first_seen, guest.last_seen) == (100.0, 300.0)
+    assert guest.event_counts == {"VIEW": 1, "IDENTITY": 1, "LOGIN": 1}
+    assert await store.guest("other-project", ("browser", "b-1")) is None  # projects never share guests
+    assert await store.guest("p", ("browser", "nobody")) is None
+
+
+async def test_attributes_merge_and_history_is_bounded(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "p.sqlite3", max_events=3)
+    for n in range(5):
+        await store.record("p", [("browser", "b")], Event("VIEW", float(n), {"page": f"p{n}"}), {"n": n})
+    await store.record("p", [("browser", "b")], Event("IDENTITY", 9.0), {"firstname": "Ana"})
+    guest = await store.guest("p", ("browser", "b"))
+    assert guest is not None
+    assert guest.attributes == {"n": 4, "firstname": "Ana"}
+    events = await store.events(guest.ref)
+    assert [e.type for e in events] == ["IDENTITY", "VIEW", "VIEW"]  # newest first, oldest pruned
+    assert events[1].data == {"page": "p4"}
+
+
+async def test_committed_events_are_there_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    ref = await ProfileStore(path).record("p", [("browser", "b")], Event("VIEW", 1.0))
+    reopened = ProfileStore(path)
+    assert reopened.schema_version == 1
+    guest = await reopened.guest("p", ("browser", "b"))
+    assert guest is not None and guest.ref == ref
+
+
+def test_a_newer_schema_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    ProfileStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(SchemaError, match="schema is version 99, newer than this code knows"):
+        ProfileStore(path)
