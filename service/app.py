@@ -38,6 +38,7 @@ from .openapi import build_openapi
 from .profiles import GuestCache, ProfileStore
 from .routes import served
 from .runtime import Runtime, RuntimeRef
+from .segment.tracking import TrackingApi
 from .sitecore.browser import BrowserApi
 from .sitecore.callflows import InteractiveApi
 from .sitecore.events import EventsApi
@@ -131,6 +132,7 @@ def create_app(
     instances: dict[type, Any] = {
         InteractiveApi: InteractiveApi(ref, metrics, guests),
         EventsApi: EventsApi(ref, guests),
+        TrackingApi: TrackingApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),
         ConnectionsApi: ConnectionsApi(ref),

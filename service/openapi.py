@@ -43,16 +43,26 @@ class ManagementError(BaseModel):
     errors: dict[str, list[str]] | None = None
 
 
+class SegmentError(BaseModel):
+    """Segment's tracking API error body (analytics-python reads code and message)."""
+
+    success: bool
+    code: str
+    message: str
+    field: str | None = None
+
+
 ERROR_BODIES: dict[Dialect, type[BaseModel]] = {
     Dialect.SITECORE: SitecoreError,
     Dialect.STREAM: StreamError,
     Dialect.MANAGEMENT: ManagementError,
+    Dialect.SEGMENT: SegmentError,
 }
 
 
 def _components(specs: tuple[RouteSpec, ...]) -> dict[str, Any]:
     bodies = {spec.body.__name__: spec.body for spec in specs if spec.body is not None}
-    models: list[type[BaseModel]] = [*bodies.values(), SitecoreError, StreamError, ManagementError]
+    models: list[type[BaseModel]] = [*bodies.values(), *ERROR_BODIES.values()]
     _, schema = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     definitions: dict[str, Any] = schema.get("$defs", {})
     return definitions

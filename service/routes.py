@@ -8,6 +8,7 @@ from .http.operations import OPERATIONS_ROUTES
 from .http.routing import RouteSpec
 from .management.routes import MANAGEMENT_ROUTES
 from .runtime import Runtime
+from .segment.routes import SEGMENT_ROUTES
 from .sitecore.events import EVENTS_ROUTES
 from .sitecore.routes import SITECORE_ROUTES
 
@@ -15,6 +16,7 @@ from .sitecore.routes import SITECORE_ROUTES
 ROUTES: tuple[RouteSpec, ...] = (
     *SITECORE_ROUTES,
     *EVENTS_ROUTES,
+    *SEGMENT_ROUTES,
     *MANAGEMENT_ROUTES,
     *OPERATIONS_ROUTES,
     *SANDBOX_ROUTES,

@@ -49,7 +49,7 @@ def check(case: Any, failures: list[str]) -> None:
             failures.append(f"{where}: {response.status_code} without a JSON body")
             return
         if not isinstance(body, dict) or not any(
-            k in body for k in ("developerMessage", "error_msg", "error_message", "error")
+            k in body for k in ("developerMessage", "error_msg", "error_message", "error", "message")
         ):
             failures.append(f"{where}: {response.status_code} {response.text[:300]}")
 

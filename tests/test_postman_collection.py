@@ -113,7 +113,12 @@ connections:
         for secret in ("prod-management-token", "prod-client-secret", "demo-management-token", "sandbox-secret"):
             assert secret not in text
     env = {v["key"]: v["value"] for v in json.loads(written["demo.postman_environment.json"])["values"]}
-    assert env == {"baseUrl": "http://127.0.0.1:8000", "managementToken": "", "api_clientSecret": ""}
+    assert env == {
+        "baseUrl": "http://127.0.0.1:8000",
+        "managementToken": "",
+        "segmentWriteKey": "",
+        "api_clientSecret": "",
+    }
     doc = json.loads(written["personalize.postman_collection.json"])
     names = [item["name"] for folder in doc["item"] for item in folder["item"]]
     assert "Direct API: example" in names and "api" in names

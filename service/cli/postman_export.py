@@ -20,6 +20,7 @@ BASE_URL = "http://127.0.0.1:8000"  # where `personalize serve` listens by defau
 # The embedded demo's published defaults (service/demo/demo.yaml): not secrets, and only ever written for it.
 DEMO_MANAGEMENT_TOKEN = "demo-management-token"
 DEMO_SANDBOX_SECRET = "sandbox-secret"
+DEMO_SEGMENT_WRITE_KEY = "demo"
 BEARER = {"type": "bearer", "bearer": [{"key": "token", "value": "{{managementToken}}", "type": "string"}]}
 
 
@@ -92,6 +93,7 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
         "clientKey": project.client_key,
         "contextId": project.context_ids[0] if project.context_ids else "",
         "browserId": "postman-browser",
+        "segmentWriteKey": "",
         "managementToken": "",
     }
     # Connections to the service's own address (the demo's sandbox) follow {{baseUrl}} (Postman resolves
@@ -119,7 +121,11 @@ def environment(runtime: Runtime) -> dict[str, Any]:
     non-production credentials are filled in; for any other config the credential values are left empty
     (a config's own secrets are never written to a file)."""
     demo = runtime.source == DEMO_SOURCE
-    values = [("baseUrl", BASE_URL), ("managementToken", DEMO_MANAGEMENT_TOKEN if demo else "")]
+    values = [
+        ("baseUrl", BASE_URL),
+        ("managementToken", DEMO_MANAGEMENT_TOKEN if demo else ""),
+        ("segmentWriteKey", DEMO_SEGMENT_WRITE_KEY if demo else ""),
+    ]
     for connection in next(iter(runtime.projects.values())).connections.values():
         if isinstance(connection.auth, OAuth2ClientCredentials):
             values.append((f"{connection.id}_clientSecret", DEMO_SANDBOX_SECRET if demo else ""))

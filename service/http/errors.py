@@ -34,6 +34,7 @@ class Dialect(StrEnum):
     SITECORE = "sitecore"  # callFlows and the test endpoints: status, developerMessage, moreInfo(Url), field
     STREAM = "stream"  # browser and event endpoints: error_msg, moreInfo
     MANAGEMENT = "management"  # Contentstack Personalize Management: error_code, error_message, errors
+    SEGMENT = "segment"  # Segment's tracking API: code, message (what analytics-python parses)
 
 
 class ApiError(Exception):
@@ -79,7 +80,21 @@ def management_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None 
     return JsonBytes(orjson.dumps(body), error.status, headers)
 
 
-_RENDERERS = {Dialect.SITECORE: sitecore_error, Dialect.STREAM: stream_error, Dialect.MANAGEMENT: management_error}
+def segment_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
+    """Segment's shape: `{code, message}` (analytics-python raises APIError(status, code, message))."""
+    code = _REASONS.get(error.status, "Error").lower().replace(" ", "_")
+    body: dict[str, Any] = {"success": False, "code": code, "message": error.developer_message}
+    if error.field:
+        body["field"] = error.field
+    return JsonBytes(orjson.dumps(body), error.status, headers)
+
+
+_RENDERERS = {
+    Dialect.SITECORE: sitecore_error,
+    Dialect.STREAM: stream_error,
+    Dialect.MANAGEMENT: management_error,
+    Dialect.SEGMENT: segment_error,
+}
 
 
 def render_error(dialect: Dialect, error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:

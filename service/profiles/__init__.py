@@ -3,6 +3,6 @@ embedded SQLite database; read by decisions as `guest`, written by the event ing
 
 from .cache import GuestCache
 from .migrations import SchemaError
-from .store import Event, Guest, Identity, ProfileStore
+from .store import DEDUPE_SECONDS, Event, Guest, Identity, ProfileStore, Write
 
-__all__ = ["Event", "Guest", "GuestCache", "Identity", "ProfileStore", "SchemaError"]
+__all__ = ["DEDUPE_SECONDS", "Event", "Guest", "GuestCache", "Identity", "ProfileStore", "SchemaError", "Write"]

@@ -39,4 +39,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_guest ON events(guest, at)
     """,
+    # 2: message ids already stored, per project, so a client's retry is not stored twice (Segment).
+    """
+    CREATE TABLE seen_messages (
+        project TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (project, message_id)
+    );
+    CREATE INDEX seen_messages_by_time ON seen_messages(at)
+    """,
 )

@@ -37,6 +37,20 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class Write:
+    """One event to store: on the guest its identities name, with attributes to merge; `message_id`, when
+    given, is stored once per project for DEDUPE_SECONDS (a second write with it is skipped)."""
+
+    identities: tuple[Identity, ...]
+    event: Event
+    attributes: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+
+
+DEDUPE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
 class Guest:
     ref: str
     project: str
@@ -106,45 +120,65 @@ class ProfileStore:
     ) -> str:
         """Store `event` on the guest any of `identities` names (created when none does); the guest ref.
         Returns once the transaction has committed."""
-        return await asyncio.to_thread(self._record, project, tuple(identities), event, attributes or {})
+        [ref] = await self.record_many(project, [Write(tuple(identities), event, attributes or {})])
+        assert ref is not None
+        return ref
 
-    def _record(self, project: str, identities: tuple[Identity, ...], event: Event, attributes: dict[str, Any]) -> str:
+    async def record_many(self, project: str, writes: Sequence[Write]) -> list[str | None]:
+        """Store every write in one transaction (one commit for a whole batch); each one's guest ref, or None
+        for a message id already stored."""
+        return await asyncio.to_thread(self._record_many, project, list(writes))
+
+    def _record_many(self, project: str, writes: list[Write]) -> list[str | None]:
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                ref = self._find(project, identities)
-                now = event.at
-                if ref is None:
-                    ref = str(uuid.uuid4())
-                    db.execute(
-                        "INSERT INTO guests(ref, project, first_seen, last_seen, attributes) VALUES (?, ?, ?, ?, '{}')",
-                        (ref, project, now, now),
-                    )
-                else:
-                    db.execute("UPDATE guests SET last_seen = max(last_seen, ?) WHERE ref = ?", (now, ref))
-                for kind, value in identities:
-                    db.execute(
-                        "INSERT OR IGNORE INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?)",
-                        (project, kind, value, ref),
-                    )
-                if attributes:
-                    row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
-                    merged = {**json.loads(row[0]), **attributes}
-                    db.execute("UPDATE guests SET attributes = ? WHERE ref = ?", (json.dumps(merged), ref))
-                db.execute(
-                    "INSERT INTO events(ref, guest, type, at, data) VALUES (?, ?, ?, ?, ?)",
-                    (event.ref, ref, event.type, event.at, json.dumps(event.data)),
-                )
-                db.execute(
-                    "DELETE FROM events WHERE guest = ? AND seq NOT IN "
-                    "(SELECT seq FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?)",
-                    (ref, ref, self.max_events),
-                )
+                refs = [self._write(project, write) for write in writes]
+                db.execute("DELETE FROM seen_messages WHERE at < ?", (self.clock() - DEDUPE_SECONDS,))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        return refs
+
+    def _write(self, project: str, write: Write) -> str | None:
+        db, identities, event, attributes = self._db, write.identities, write.event, write.attributes
+        if write.message_id is not None:
+            seen = db.execute(
+                "INSERT OR IGNORE INTO seen_messages(project, message_id, at) VALUES (?, ?, ?)",
+                (project, write.message_id, self.clock()),
+            )
+            if seen.rowcount == 0:
+                return None  # a retry of a message already stored
+        ref = self._find(project, identities)
+        now = event.at
+        if ref is None:
+            ref = str(uuid.uuid4())
+            db.execute(
+                "INSERT INTO guests(ref, project, first_seen, last_seen, attributes) VALUES (?, ?, ?, ?, '{}')",
+                (ref, project, now, now),
+            )
+        else:
+            db.execute("UPDATE guests SET last_seen = max(last_seen, ?) WHERE ref = ?", (now, ref))
+        for kind, value in identities:
+            db.execute(
+                "INSERT OR IGNORE INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?)",
+                (project, kind, value, ref),
+            )
+        if attributes:
+            row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
+            merged = {**json.loads(row[0]), **attributes}
+            db.execute("UPDATE guests SET attributes = ? WHERE ref = ?", (json.dumps(merged), ref))
+        db.execute(
+            "INSERT INTO events(ref, guest, type, at, data) VALUES (?, ?, ?, ?, ?)",
+            (event.ref, ref, event.type, event.at, json.dumps(event.data)),
+        )
+        db.execute(
+            "DELETE FROM events WHERE guest = ? AND seq NOT IN "
+            "(SELECT seq FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?)",
+            (ref, ref, self.max_events),
+        )
         return ref
 
     def _find(self, project: str, identities: tuple[Identity, ...]) -> str | None:
