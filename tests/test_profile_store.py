@@ -43,7 +43,7 @@ async def test_committed_events_are_there_after_reopening(tmp_path: Path) -> Non
     path = tmp_path / "p.sqlite3"
     ref = await ProfileStore(path).record("p", [("browser", "b")], Event("VIEW", 1.0))
     reopened = ProfileStore(path)
-    assert reopened.schema_version == 2
+    assert reopened.schema_version == 3
     guest = await reopened.guest("p", ("browser", "b"))
     assert guest is not None and guest.ref == ref
 
@@ -55,3 +55,23 @@ def test_a_newer_schema_is_a_clear_error(tmp_path: Path) -> None:
         db.execute("PRAGMA user_version=99")
     with pytest.raises(SchemaError, match="schema is version 99, newer than this code knows"):
         ProfileStore(path)
+
+
+async def test_a_write_naming_two_guests_merges_them_without_loss(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "p.sqlite3")
+    person = await store.record("p", [("crm", "42")], Event("LOGIN", 50.0), {"tier": "gold", "city": "Oslo"})
+    browser = await store.record("p", [("browser", "b-1")], Event("VIEW", 10.0), {"tier": "none", "lang": "no"})
+    assert person != browser
+    # An IDENTITY event links the browser to the known person: most durable identity first.
+    ref = await store.record("p", [("crm", "42"), ("browser", "b-1")], Event("IDENTITY", 90.0), {"city": "Bergen"})
+    assert ref == person  # the person survives
+    guest = await store.guest("p", ("browser", "b-1"))
+    assert guest is not None and guest.ref == person
+    assert guest.identities == (("browser", "b-1"), ("crm", "42"))
+    assert guest.event_counts == {"LOGIN": 1, "VIEW": 1, "IDENTITY": 1}
+    # The survivor's values win over the merged guest's; the write's own, the newest, win over both.
+    assert guest.attributes == {"tier": "gold", "city": "Bergen", "lang": "no"}
+    assert (guest.first_seen, guest.last_seen) == (10.0, 90.0)
+    with store._lock:
+        merged = store._db.execute("SELECT into_ref FROM merged_guests WHERE ref = ?", (browser,)).fetchone()
+    assert merged == (person,)  # the merged ref keeps resolving

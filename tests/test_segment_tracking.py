@@ -146,3 +146,16 @@ def test_analytics_python_delivers_without_an_error(tmp_path: Path) -> None:
     assert guest is not None
     assert guest.event_counts == {"IDENTIFY": 2, "Order Completed": 2, "PAGE": 2}
     assert guest.attributes == {"email": "lib@example.com"}
+
+
+async def test_alias_merges_an_anonymous_history_into_the_user(segment: httpx.AsyncClient, store: ProfileStore) -> None:
+    key = {"writeKey": "demo"}
+    await segment.post("/v1/page", json={"anonymousId": "anon-1", "name": "Home", **key})
+    await segment.post("/v1/identify", json={"userId": "u-42", "traits": {"plan": "pro"}, **key})
+    await segment.post("/v1/alias", json={"userId": "u-42", "previousId": "anon-1", **key})  # merges the two
+    await segment.post("/v1/track", json={"userId": "u-42", "event": "Bought", **key})
+    user = store.guest_now("demo", ("user", "u-42"))
+    anonymous = store.guest_now("demo", ("anonymous", "anon-1"))
+    assert user is not None and anonymous is not None and user.ref == anonymous.ref  # one guest now
+    assert user.event_counts == {"PAGE": 1, "IDENTIFY": 1, "ALIAS": 1, "Bought": 1}
+    assert user.attributes == {"plan": "pro"}

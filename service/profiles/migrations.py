@@ -49,4 +49,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX seen_messages_by_time ON seen_messages(at)
     """,
+    # 3: guests merged into others, so a ref a client kept (a cookie, a CRM) still finds its guest.
+    """
+    CREATE TABLE merged_guests (
+        ref TEXT PRIMARY KEY,
+        into_ref TEXT NOT NULL,
+        at REAL NOT NULL
+    )
+    """,
 )

@@ -5,9 +5,16 @@ event loop never blocks on the disk. A call that answers 2xx has committed: with
 `synchronous=NORMAL` a committed transaction survives the process being killed (a power cut may lose the
 last ones; `synchronous=FULL` is one setting away). Concurrent writers in this process share the lock.
 
-A guest is found by any of its identities (`browser`, `email`, `<provider>` from identifiers, later
-Segment's anonymousId/userId and Contentstack's user uid); an event carrying an identity nobody has yet
+A guest is found by any of its identities (`browser`, `email`, `<provider>` from identifiers, Segment's
+`user` and `anonymous`, later Contentstack's user uid); an event carrying an identity nobody has yet
 creates the guest, and every identity of that event is linked to it.
+
+Merges: when the identities of one write name several guests (an IDENTITY event linking a browser to a
+known person, a Segment alias), they become one — the guest of the write's first identity, which callers
+order most-durable first (identifiers, email, user id, then browser or anonymous id). Nothing is lost:
+every identity and event moves to it; on an attribute both have, the surviving guest's value wins (the
+write's own attributes, the newest, win over both); first seen is the earliest, last seen the latest; the
+merged guest's ref keeps resolving to the survivor.
 """
 
 from __future__ import annotations
@@ -151,8 +158,11 @@ class ProfileStore:
             )
             if seen.rowcount == 0:
                 return None  # a retry of a message already stored
-        ref = self._find(project, identities)
+        found = self._guests_of(project, identities)
+        ref = found[0] if found else None
         now = event.at
+        for other in found[1:]:
+            self._merge(other, ref)
         if ref is None:
             ref = str(uuid.uuid4())
             db.execute(
@@ -180,6 +190,34 @@ class ProfileStore:
             (ref, ref, self.max_events),
         )
         return ref
+
+    def _guests_of(self, project: str, identities: tuple[Identity, ...]) -> list[str]:
+        """The distinct guests these identities name, in the identities' order."""
+        refs: list[str] = []
+        for kind, value in identities:
+            row = self._db.execute(
+                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
+            ).fetchone()
+            if row is not None and row[0] not in refs:
+                refs.append(str(row[0]))
+        return refs
+
+    def _merge(self, other: str, into: str | None) -> None:
+        db = self._db
+        survivor = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (into,)).fetchone()
+        merged = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (other,)).fetchone()
+        attributes = {**json.loads(merged[2]), **json.loads(survivor[2])}  # the survivor's values win
+        db.execute(
+            "UPDATE guests SET first_seen = ?, last_seen = ?, attributes = ? WHERE ref = ?",
+            (min(survivor[0], merged[0]), max(survivor[1], merged[1]), json.dumps(attributes), into),
+        )
+        db.execute("UPDATE identities SET guest = ? WHERE guest = ?", (into, other))
+        db.execute("UPDATE events SET guest = ? WHERE guest = ?", (into, other))
+        db.execute("UPDATE merged_guests SET into_ref = ? WHERE into_ref = ?", (into, other))
+        db.execute(
+            "INSERT OR REPLACE INTO merged_guests(ref, into_ref, at) VALUES (?, ?, ?)", (other, into, self.clock())
+        )
+        db.execute("DELETE FROM guests WHERE ref = ?", (other,))
 
     def _find(self, project: str, identities: tuple[Identity, ...]) -> str | None:
         for kind, value in identities:

@@ -60,8 +60,10 @@ def write_of(message: Any, kind: str | None, now: float) -> Write:
             raise ValueError(f"{field} must be a string")
         if value not in (None, ""):
             identities.append((identity_kind, str(value)))
-    if kind == "alias" and isinstance(message.get("previousId"), str) and message["previousId"]:
-        identities.append(("user", message["previousId"]))  # links the earlier id to the same guest
+    previous = message.get("previousId") if kind == "alias" else None
+    if isinstance(previous, str) and previous:
+        # The earlier id was a user id or an anonymous id: either way its guest merges into this one.
+        identities += [("user", previous), ("anonymous", previous)]
     if not identities:
         raise ValueError("userId or anonymousId is required")
     traits = message.get("traits") if kind == "identify" else None

@@ -103,12 +103,13 @@ class EventsApi:
             raise ApiError(400, "browser_id is required", "browser_id")
         if not event.type:
             raise ApiError(400, "type is required", "type")
-        identities: list[Identity] = [("browser", event.browser_id)]
+        # Most durable first: on a merge the guest of the first identity survives (service/profiles/store.py).
+        identities: list[Identity] = [(i.provider, i.id) for i in event.identifiers if i.id and i.provider]
         extra = event.model_extra or {}
         email = extra.get("email")
         if isinstance(email, str) and email.strip():
             identities.append(("email", email.strip().lower()))
-        identities += [(i.provider, i.id) for i in event.identifiers if i.id and i.provider]
+        identities.append(("browser", event.browser_id))
         attributes = {k: extra[k] for k in PERSON_FIELDS if k in extra} if event.type == "IDENTITY" else {}
         stored = Event(
             type=event.type.upper(),
