@@ -43,7 +43,7 @@ async def test_committed_events_are_there_after_reopening(tmp_path: Path) -> Non
     path = tmp_path / "p.sqlite3"
     ref = await ProfileStore(path).record("p", [("browser", "b")], Event("VIEW", 1.0))
     reopened = ProfileStore(path)
-    assert reopened.schema_version == 3
+    assert reopened.schema_version == 4
     guest = await reopened.guest("p", ("browser", "b"))
     assert guest is not None and guest.ref == ref
 
@@ -75,3 +75,19 @@ async def test_a_write_naming_two_guests_merges_them_without_loss(tmp_path: Path
     with store._lock:
         merged = store._db.execute("SELECT into_ref FROM merged_guests WHERE ref = ?", (browser,)).fetchone()
     assert merged == (person,)  # the merged ref keeps resolving
+
+
+async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(tmp_path: Path) -> None:
+    import asyncio
+
+    from service.profiles import Write
+
+    store = ProfileStore(tmp_path / "p.sqlite3", max_events=2)
+    good = [store.record("p", [("browser", f"b-{n % 5}")], Event("VIEW", float(n))) for n in range(40)]
+    bad = store.record_many("p", [Write((("browser", {"not": "text"}),), Event("VIEW", 1.0))])  # type: ignore[arg-type]
+    results = await asyncio.gather(*good, bad, return_exceptions=True)
+    assert all(isinstance(r, str) for r in results[:-1]) and isinstance(results[-1], Exception)
+    for n in range(5):  # every good write is there, each guest's history bounded to its newest two
+        guest = await store.guest("p", ("browser", f"b-{n}"))
+        assert guest is not None and guest.event_counts == {"VIEW": 2}
+        assert [e.at for e in await store.events(guest.ref)] == [float(35 + n), float(30 + n)]

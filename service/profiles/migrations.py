@@ -57,4 +57,9 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     )
     """,
+    # 4: each guest's number of stored events, so keeping the history bounded costs no scan per write.
+    """
+    ALTER TABLE guests ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE events.guest = guests.ref)
+    """,
 )
