@@ -8,6 +8,7 @@ import functools
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,9 +34,10 @@ from .http.operations import OperationsApi
 from .http.routing import starlette_routes
 from .management.api import ManagementApi
 from .management.connection_testing import ConnectionsApi
+from .management.guests import GuestsApi
 from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .openapi import build_openapi
-from .profiles import GuestCache, ProfileStore
+from .profiles import GuestCache, ProfileStore, privacy
 from .routes import served
 from .runtime import Runtime, RuntimeRef
 from .segment.tracking import TrackingApi
@@ -46,6 +48,7 @@ from .sitecore.model_testing_api import ModelsApi
 
 # uvicorn configures this logger (stderr, its format): operational events of the server go there.
 _server_log = logging.getLogger("uvicorn.error")
+RETENTION_INTERVAL = 3600.0  # seconds between retention passes
 
 
 def route_methods(routes: list[Route]) -> list[tuple[str, str]]:
@@ -85,15 +88,31 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return render_error(dialect_for_path(request.url.path), error)
 
 
+async def _retention(ref: RuntimeRef, store: ProfileStore) -> None:
+    """Prune old events and guests once an hour (and at start), by the config's settings.profiles."""
+    while True:
+        days = ref().retention_days
+        counts = await privacy.prune(store, before=time.time() - days * 86_400)
+        if any(counts.values()):
+            _server_log.info(
+                "retention (%d days): pruned %d events, %d guests", days, counts["events"], counts["guests"]
+            )
+        await asyncio.sleep(RETENTION_INTERVAL)
+
+
 @contextlib.asynccontextmanager
-async def _lifespan(app: Starlette, ref: RuntimeRef, reloader: Reloader, log: AccessLog) -> AsyncIterator[None]:
+async def _lifespan(
+    app: Starlette, ref: RuntimeRef, reloader: Reloader, log: AccessLog, store: ProfileStore
+) -> AsyncIterator[None]:
     current = ref().connections
     if current is not None:
         current.warm()
     install_sighup(reloader)
     watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
+    retention = asyncio.ensure_future(_retention(ref, store))
     yield
     log.flush()  # uvicorn's shutdown runs this; an atexit hook did not run on SIGTERM
+    retention.cancel()
     if watcher is not None:
         watcher.cancel()
     current = ref().connections
@@ -133,6 +152,7 @@ def create_app(
         InteractiveApi: InteractiveApi(ref, metrics, guests),
         EventsApi: EventsApi(ref, guests),
         TrackingApi: TrackingApi(ref, guests),
+        GuestsApi: GuestsApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),
         ConnectionsApi: ConnectionsApi(ref),
@@ -145,7 +165,7 @@ def create_app(
     route_names = {route.endpoint: route.path for route in routes}
 
     app = ServiceApp(
-        lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log),
+        lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log, store=guests.store),
         routes=routes,
         middleware=[Middleware(Observability, metrics=metrics, access_log=log, routes=route_names, runtime=ref)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
@@ -169,7 +189,8 @@ def app_from_env() -> Starlette:
     access_log = AccessLog(enabled=os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
     runtime = load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None)
     server.BODY_TIMEOUT = runtime.body_timeout  # the protocol's body deadline (read when the worker starts)
-    store = ProfileStore(Path(os.environ.get("PERSONALIZE_DATA_DIR") or default_data_dir()) / "profiles.sqlite3")
+    data = Path(os.environ.get("PERSONALIZE_DATA_DIR") or default_data_dir())
+    store = ProfileStore(data / "profiles.sqlite3", max_events=runtime.profile_max_events)
     app = create_app(runtime, access_log=access_log, store=store)
     gc.freeze()  # the compiled config lives as long as the process: keep it out of every GC pass
     return app

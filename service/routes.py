@@ -6,6 +6,7 @@ from __future__ import annotations
 from .demo.sandbox import SANDBOX_ROUTES
 from .http.operations import OPERATIONS_ROUTES
 from .http.routing import RouteSpec
+from .management.guests import GUEST_ROUTES
 from .management.routes import MANAGEMENT_ROUTES
 from .runtime import Runtime
 from .segment.routes import SEGMENT_ROUTES
@@ -18,6 +19,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *EVENTS_ROUTES,
     *SEGMENT_ROUTES,
     *MANAGEMENT_ROUTES,
+    *GUEST_ROUTES,
     *OPERATIONS_ROUTES,
     *SANDBOX_ROUTES,
 )

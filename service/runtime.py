@@ -45,6 +45,8 @@ class Runtime:
     sandbox_secret: str | None = field(default=None, repr=False)  # set: mount the demo's sandbox API
     body_timeout: float = 10.0  # seconds for a request body to arrive in full
     management_origins: frozenset[str] = frozenset()  # CORS for the management-token endpoints
+    profile_max_events: int = 1000  # events kept per guest
+    retention_days: int = 365  # events and guests older than this are pruned
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

@@ -125,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     postman_export.add_argument("-o", "--output", default="postman", help="folder (default: postman)")
     postman_export.set_defaults(func=_lazy("commands", "cmd_postman_export"))
 
+    guest = sub.add_parser("guest", help="export or delete everything stored about a guest")
+    guest.add_argument("action", choices=["export", "delete"])
+    guest.add_argument("--data-dir", help="the served data directory (default: as personalize serve)")
+    guest.add_argument("--project", required=True, help="the project id")
+    target = guest.add_mutually_exclusive_group(required=True)
+    target.add_argument("--ref", help="the guest ref (a merged ref is followed)")
+    target.add_argument("--identity", help="KIND:ID, e.g. email:ana@example.com or browser:b-1")
+    guest.set_defaults(func=_lazy("commands", "cmd_guest"))
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=_lazy("commands", "cmd_schema"))
     return parser

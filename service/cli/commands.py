@@ -247,3 +247,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     schema["title"] = "personalize config file"
     print(json.dumps(schema, indent=2))
     return 0
+
+
+def cmd_guest(args: argparse.Namespace) -> int:
+    from ..app import default_data_dir
+    from ..profiles import ProfileStore, privacy
+
+    identity = None
+    if args.identity:
+        kind, _, value = args.identity.partition(":")
+        if not value:
+            print("--identity is KIND:ID, e.g. email:ana@example.com", file=sys.stderr)
+            return 2
+        identity = (kind, value)
+    store = ProfileStore(Path(args.data_dir or default_data_dir()) / "profiles.sqlite3")
+
+    async def run() -> dict[str, Any] | None:
+        ref = await privacy.find_ref(store, args.project, args.ref, identity)
+        if ref is None:
+            return None
+        if args.action == "export":
+            return await privacy.export_guest(store, ref)
+        return {"ref": ref, "deleted": await privacy.delete_guest(store, ref)}
+
+    try:
+        result = asyncio.run(run())
+    finally:
+        store.close()
+    if result is None:
+        print(f"no such guest in project {args.project!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0

@@ -259,6 +259,8 @@ class _Builder:
             default_deadline_ms=settings.default_deadline_ms,
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout_ms / 1000,
+            profile_max_events=settings.profiles.max_events,
+            retention_days=settings.profiles.retention_days,
             source=source,
             management_origins=frozenset(self.loaded.management.allowed_origins),
             management_tokens=tuple(

@@ -21,12 +21,20 @@ class _Model(BaseModel):
     )
 
 
+class ProfileSettings(_Model):
+    max_events: int = Field(1000, ge=1, le=1_000_000, description="Events kept per guest; the oldest are pruned.")
+    retention_days: int = Field(
+        365, ge=1, le=36_500, description="Events older than this, and guests not seen since, are deleted."
+    )
+
+
 class Settings(_Model):
     default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
     body_timeout_ms: int = Field(
         10_000, ge=100, le=300_000, description="A body that has not fully arrived by then gets 408."
     )
+    profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     sandbox: bool = Field(False, description="Mount the demo's offline sandbox API under /sandbox.")
     sandbox_client_secret: SecretStr = Field(SecretStr("sandbox-secret"), description="The sandbox's client secret.")
 

@@ -32,7 +32,20 @@ from .views import (
 MAX_LIMIT = 1000
 
 
-def _page(items: Sequence[Any], incoming: Incoming) -> Response:
+def project_of(incoming: Incoming, runtime: Runtime) -> Project:
+    """The project a management call names in `x-project-uid` (optional with one project)."""
+    uid = incoming.header(b"x-project-uid")
+    if not uid:
+        if len(runtime.projects) == 1:
+            return next(iter(runtime.projects.values()))
+        raise ApiError(400, "x-project-uid is required: several projects are configured", "x-project-uid")
+    for project in runtime.projects.values():
+        if uid in (project.contentstack_project_uid, project.id):
+            return project
+    raise ApiError(404, f"no project '{uid}'", "x-project-uid")
+
+
+def page(items: Sequence[Any], incoming: Incoming) -> Response:
     """A JSON array (as Contentstack lists are), sliced by `skip` and `limit`; the total in a header."""
     try:
         skip = int(incoming.query("skip") or 0)
@@ -55,21 +68,13 @@ class ManagementApi:
         return incoming, self._project(incoming, self.runtime())
 
     def _project(self, incoming: Incoming, runtime: Runtime) -> Project:
-        uid = incoming.header(b"x-project-uid")
-        if not uid:
-            if len(runtime.projects) == 1:
-                return next(iter(runtime.projects.values()))
-            raise ApiError(400, "x-project-uid is required: several projects are configured", "x-project-uid")
-        for project in runtime.projects.values():
-            if uid in (project.contentstack_project_uid, project.id):
-                return project
-        raise ApiError(404, f"no project '{uid}'", "x-project-uid")
+        return project_of(incoming, runtime)
 
     # --- Contentstack-shaped reads ---------------------------------------------------------------------
 
     async def audiences(self, scope: Scope, receive: Receive) -> Response:
         incoming, project = self._request(scope)
-        return _page([audience_view(a, project) for a in _audiences(project)], incoming)
+        return page([audience_view(a, project) for a in _audiences(project)], incoming)
 
     async def audience(self, scope: Scope, receive: Receive) -> Response:
         _, project = self._request(scope)
@@ -82,7 +87,7 @@ class ManagementApi:
     async def experiences(self, scope: Scope, receive: Receive) -> Response:
         incoming, project = self._request(scope)
         items = [experience_view(i, e) for i, e in enumerate(project.catalog.experiences.values())]
-        return _page(items, incoming)
+        return page(items, incoming)
 
     def _experience(self, scope: Scope, project: Project) -> tuple[int, Experience]:
         uid = scope["path_params"]["uid"]
@@ -99,7 +104,7 @@ class ManagementApi:
     async def experience_versions(self, scope: Scope, receive: Receive) -> Response:
         incoming, project = self._request(scope)
         _, experience = self._experience(scope, project)
-        return _page([version_view(experience, v) for v in versions(experience)], incoming)
+        return page([version_view(experience, v) for v in versions(experience)], incoming)
 
     async def variant_audiences(self, scope: Scope, receive: Receive) -> Response:
         """Get Audience(s) of a Variant: of the active version by default, of the draft with ?version=draft."""
@@ -122,11 +127,11 @@ class ManagementApi:
 
     async def connections(self, scope: Scope, receive: Receive) -> Response:
         incoming, project = self._request(scope)
-        return _page([connection_view(c) for c in project.connections.values()], incoming)
+        return page([connection_view(c) for c in project.connections.values()], incoming)
 
     async def decision_models(self, scope: Scope, receive: Receive) -> Response:
         incoming, project = self._request(scope)
-        return _page([model_view(m) for m in project.models.values()], incoming)
+        return page([model_view(m) for m in project.models.values()], incoming)
 
     async def decision_model(self, scope: Scope, receive: Receive) -> Response:
         _, project = self._request(scope)
@@ -137,7 +142,7 @@ class ManagementApi:
 
     async def projects(self, scope: Scope, receive: Receive) -> Response:
         incoming, runtime = Incoming(scope), self.runtime()
-        return _page([project_view(p) for p in runtime.projects.values()], incoming)
+        return page([project_view(p) for p in runtime.projects.values()], incoming)
 
     async def reload(self, scope: Scope, receive: Receive) -> Response:
         outcome = await self.reloader.reload("api")

@@ -1,8 +1,19 @@
 """Guest profiles: who a visitor is across requests (identities, attributes, event history), stored in the
 embedded SQLite database; read by decisions as `guest`, written by the event ingestion endpoints."""
 
+from . import privacy
 from .cache import GuestCache
 from .migrations import SchemaError
 from .store import DEDUPE_SECONDS, Event, Guest, Identity, ProfileStore, Write
 
-__all__ = ["DEDUPE_SECONDS", "Event", "Guest", "GuestCache", "Identity", "ProfileStore", "SchemaError", "Write"]
+__all__ = [
+    "DEDUPE_SECONDS",
+    "Event",
+    "Guest",
+    "GuestCache",
+    "Identity",
+    "ProfileStore",
+    "SchemaError",
+    "Write",
+    "privacy",
+]

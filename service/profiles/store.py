@@ -20,12 +20,13 @@ merged guest's ref keeps resolving to the survivor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,13 +270,16 @@ class ProfileStore:
         db.execute("DELETE FROM guests WHERE ref = ?", (other,))
 
     def _find(self, project: str, identities: tuple[Identity, ...]) -> str | None:
-        for kind, value in identities:
-            row = self._db.execute(
-                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
-            ).fetchone()
-            if row is not None:
-                return str(row[0])
-        return None
+        found = (
+            self._guests_of(project, identities[:1]) if len(identities) == 1 else self._guests_of(project, identities)
+        )
+        return found[0] if found else None
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held for the block (reads and one-off maintenance in a worker thread)."""
+        with self._lock:
+            yield self._db
 
     # --- reads ------------------------------------------------------------------------------------------
 
