@@ -32,6 +32,7 @@ class Audience:
     id: str
     name: str
     condition: Condition
+    segment: bool = False  # membership kept current on every stored event (service/profiles/segments.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,14 @@ async def test_find_read_export_and_delete_a_guest(tmp_path: Path) -> None:
         export = (await c.get(f"/management/guests/{guest['ref']}/export", headers=TOKEN)).json()
         assert [e["data"].get("page") for e in export["events"]][:2] == ["home", "cart"]
         r = await c.delete(f"/management/guests/{guest['ref']}", headers=TOKEN)
-        assert r.json()["deleted"] == {"events": 4, "identities": 3, "mergedRefs": 1, "guests": 1}
+        assert r.json()["deleted"] == {
+            "events": 4,
+            "segmentChanges": 0,
+            "memberships": 0,
+            "identities": 3,
+            "mergedRefs": 1,
+            "guests": 1,
+        }
         for path in (f"/management/guests/{guest['ref']}", f"/management/guests/{merged_ref}"):
             r = await c.get(path, headers=TOKEN)
             assert r.status_code == 404 and r.json()["error_code"] == 404

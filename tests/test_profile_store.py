@@ -43,7 +43,7 @@ async def test_committed_events_are_there_after_reopening(tmp_path: Path) -> Non
     path = tmp_path / "p.sqlite3"
     ref = await ProfileStore(path).record("p", [("browser", "b")], Event("VIEW", 1.0))
     reopened = ProfileStore(path)
-    assert reopened.schema_version == 4
+    assert reopened.schema_version == 5
     guest = await reopened.guest("p", ("browser", "b"))
     assert guest is not None and guest.ref == ref
 

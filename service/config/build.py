@@ -105,7 +105,9 @@ class _Builder:
             self.issue(origin, ".rule", str(exc))
             return
         parts.note_reads(condition.reads)
-        parts.audiences[item.id] = Audience(id=item.id, name=item.name or item.id, condition=condition)
+        parts.audiences[item.id] = Audience(
+            id=item.id, name=item.name or item.id, condition=condition, segment=item.segment
+        )
 
     def connection(self, item: schema.Connection, origin: Origin, parts: _ProjectParts) -> None:
         if item.id in self.connection_ids:

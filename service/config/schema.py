@@ -69,6 +69,9 @@ class Audience(_Model):
     name: str = ""
     description: str = ""
     rule: Any = Field(description="A JSON Logic rule over request, params, headers and guest.")
+    segment: bool = Field(
+        False, description="Kept current for every guest on every stored event; entries and exits are recorded."
+    )
 
 
 NODE_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -47,6 +47,12 @@ class GuestsApi:
         events = (await privacy.export_guest(self.guests.store, ref))["events"]
         return page(events[::-1], incoming)  # newest first
 
+    async def segments(self, scope: Scope, receive: Receive) -> Response:
+        """The segments the guest is in now, and every entry and exit with its time and causing event."""
+        _, ref = await self._ref(scope)
+        export = await privacy.export_guest(self.guests.store, ref)
+        return JsonBytes(orjson.dumps({"current": export["segments"], "changes": export["segmentChanges"]}))
+
     async def export(self, scope: Scope, receive: Receive) -> Response:
         _, ref = await self._ref(scope)
         return JsonBytes(orjson.dumps(await privacy.export_guest(self.guests.store, ref)))
@@ -90,6 +96,8 @@ GUEST_ROUTES: tuple[RouteSpec, ...] = (
           Example("A guest by ref", "/management/guests/unknown-ref", tests=(status(404),))),
     _spec("GET", "/{ref}/events", GuestsApi.events, "A guest's events, newest first",
           Example("A guest's events", "/management/guests/unknown-ref/events", tests=(status(404),))),
+    _spec("GET", "/{ref}/segments", GuestsApi.segments, "A guest's segments now, and every entry and exit",
+          Example("A guest's segments", "/management/guests/unknown-ref/segments", tests=(status(404),))),
     _spec("GET", "/{ref}/export", GuestsApi.export, "Everything stored about a guest",
           Example("Export a guest", "/management/guests/unknown-ref/export", tests=(status(404),))),
     _spec("DELETE", "/{ref}", GuestsApi.delete, "Delete everything stored about a guest",

@@ -62,4 +62,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE guests ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
     UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE events.guest = guests.ref)
     """,
+    # 5: segment membership, current and every change (entered / exited, when, which event caused it).
+    """
+    CREATE TABLE memberships (
+        guest TEXT NOT NULL REFERENCES guests(ref) ON DELETE CASCADE,
+        segment TEXT NOT NULL,
+        since REAL NOT NULL,
+        PRIMARY KEY (guest, segment)
+    );
+    CREATE TABLE segment_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        guest TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        change TEXT NOT NULL,
+        at REAL NOT NULL,
+        event TEXT NOT NULL
+    );
+    CREATE INDEX segment_changes_by_guest ON segment_changes(guest, seq)
+    """,
 )

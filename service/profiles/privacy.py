@@ -41,6 +41,11 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
             "SELECT ref, type, at, data FROM events WHERE guest = ? ORDER BY at, seq", (ref,)
         ).fetchall()
         merged = db.execute("SELECT ref FROM merged_guests WHERE into_ref = ? ORDER BY ref", (ref,)).fetchall()
+        segments = db.execute("SELECT segment, since FROM memberships WHERE guest = ? ORDER BY segment", (ref,))
+        current = segments.fetchall()
+        changes = db.execute(
+            "SELECT segment, change, at, event FROM segment_changes WHERE guest = ? ORDER BY seq", (ref,)
+        ).fetchall()
     return {
         "ref": guest[0],
         "project": guest[1],
@@ -50,6 +55,8 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
         "identities": [{"kind": k, "id": v} for k, v in identity_rows],
         "mergedRefs": [r for (r,) in merged],
         "events": [{"ref": r, "type": t, "at": at, "data": json.loads(d)} for r, t, at, d in events],
+        "segments": [{"segment": s, "since": since} for s, since in current],
+        "segmentChanges": [{"segment": s, "change": c, "at": at, "event": e} for s, c, at, e in changes],
     }
 
 
@@ -64,6 +71,8 @@ def _delete(store: ProfileStore, ref: str) -> dict[str, int]:
         try:
             counts = {
                 "events": db.execute("DELETE FROM events WHERE guest = ?", (ref,)).rowcount,
+                "segmentChanges": db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,)).rowcount,
+                "memberships": db.execute("DELETE FROM memberships WHERE guest = ?", (ref,)).rowcount,
                 "identities": db.execute("DELETE FROM identities WHERE guest = ?", (ref,)).rowcount,
                 "mergedRefs": db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,)).rowcount,
                 "guests": db.execute("DELETE FROM guests WHERE ref = ?", (ref,)).rowcount,
@@ -88,6 +97,8 @@ def _prune(store: ProfileStore, before: float) -> dict[str, int]:
             stale = [r for (r,) in db.execute("SELECT ref FROM guests WHERE last_seen < ?", (before,)).fetchall()]
             for ref in stale:
                 db.execute("DELETE FROM identities WHERE guest = ?", (ref,))
+                db.execute("DELETE FROM memberships WHERE guest = ?", (ref,))
+                db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,))
                 db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,))
                 db.execute("DELETE FROM guests WHERE ref = ?", (ref,))
             db.execute("UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = guests.ref)")

@@ -53,6 +53,8 @@ class Write:
     event: Event
     attributes: dict[str, Any] = field(default_factory=dict)
     message_id: str | None = None
+    # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
+    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
 
 
 DEDUPE_SECONDS = 24 * 3600
@@ -67,6 +69,7 @@ class Guest:
     identities: tuple[Identity, ...]
     attributes: dict[str, Any]
     event_counts: dict[str, int]  # by type, over the history kept
+    segments: tuple[str, ...] = ()  # the segments the guest is in now
 
     def view(self) -> dict[str, Any]:
         """What audiences, templates and models read as `guest`."""
@@ -77,6 +80,7 @@ class Guest:
             "identities": [{"kind": k, "id": v} for k, v in self.identities],
             "attributes": self.attributes,
             "events": self.event_counts,
+            "segments": list(self.segments),
         }
 
 
@@ -228,7 +232,27 @@ class ProfileStore:
         ).fetchone()
         if count > self.max_events:
             self._prune(ref, count)
+        if write.segments is not None:
+            self._update_segments(project, ref, write.segments, event)
         return ref
+
+    def _update_segments(
+        self, project: str, ref: str, segments: Callable[[dict[str, Any]], frozenset[str]], event: Event
+    ) -> None:
+        """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed."""
+        guest = self._guest(project, ref)
+        now, before = segments(guest.view()), frozenset(guest.segments)
+        for segment, change in [*((s, "entered") for s in now - before), *((s, "exited") for s in before - now)]:
+            if change == "entered":
+                self._db.execute(
+                    "INSERT INTO memberships(guest, segment, since) VALUES (?, ?, ?)", (ref, segment, event.at)
+                )
+            else:
+                self._db.execute("DELETE FROM memberships WHERE guest = ? AND segment = ?", (ref, segment))
+            self._db.execute(
+                "INSERT INTO segment_changes(project, guest, segment, change, at, event) VALUES (?, ?, ?, ?, ?, ?)",
+                (project, ref, segment, change, event.at, event.ref),
+            )
 
     def _prune(self, ref: str, count: int) -> None:
         """Keep the newest `max_events` events of a guest."""
@@ -260,6 +284,8 @@ class ProfileStore:
         )
         db.execute("UPDATE identities SET guest = ? WHERE guest = ?", (into, other))
         db.execute("UPDATE events SET guest = ? WHERE guest = ?", (into, other))
+        db.execute("DELETE FROM memberships WHERE guest = ?", (other,))  # re-evaluated for the survivor
+        db.execute("UPDATE segment_changes SET guest = ? WHERE guest = ?", (into, other))
         db.execute(
             "UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = ?) WHERE ref = ?", (into, into)
         )
@@ -290,19 +316,23 @@ class ProfileStore:
         """The guest an identity names, read in the calling thread (tests, CLI)."""
         with self._lock:
             ref = self._find(project, (identity,))
-            if ref is None:
-                return None
-            row = self._db.execute(
-                "SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)
-            ).fetchone()
-            identities = self._db.execute(
-                "SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,)
-            ).fetchall()
-            counts = self._db.execute(
-                "SELECT type, count(*) FROM events WHERE guest = ? GROUP BY type", (ref,)
-            ).fetchall()
+            return None if ref is None else self._guest(project, ref)
+
+    def _guest(self, project: str, ref: str) -> Guest:
+        db = self._db
+        row = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
+        identities = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
+        counts = db.execute("SELECT type, count(*) FROM events WHERE guest = ? GROUP BY type", (ref,)).fetchall()
+        segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
         return Guest(
-            ref, project, row[0], row[1], tuple((k, v) for k, v in identities), json.loads(row[2]), dict(counts)
+            ref,
+            project,
+            row[0],
+            row[1],
+            tuple((k, v) for k, v in identities.fetchall()),
+            json.loads(row[2]),
+            dict(counts),
+            tuple(s for (s,) in segments),
         )
 
     async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:

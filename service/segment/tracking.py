@@ -11,6 +11,7 @@ A `messageId` is stored once per project for a day, so a client's retry is not c
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import time
 import zlib
@@ -25,6 +26,7 @@ from ..http.errors import ApiError
 from ..http.request import Incoming
 from ..http.responses import JsonBytes
 from ..profiles import Event, GuestCache, Identity, Write
+from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 
 MAX_MESSAGE = 32 * 1024
@@ -137,6 +139,9 @@ class TrackingApi:
             rejected: list[dict[str, Any]] = []
         else:
             writes, rejected = _batch(body, now)
+        members = evaluator(project)
+        if members is not None:
+            writes = [dataclasses.replace(write, segments=members) for write in writes]
         await self.guests.store.record_many(project.id, writes)
         for write in writes:
             self.guests.forget(project.id, write.identities)

@@ -27,7 +27,8 @@ from ..http.json_bodies import parse
 from ..http.request import Incoming, read_body, resolve_project
 from ..http.responses import JsonBytes
 from ..http.routing import Example, RouteSpec, has, status
-from ..profiles import Event, GuestCache, Identity
+from ..profiles import Event, GuestCache, Identity, Write
+from ..profiles.segments import evaluator
 from ..runtime import Runtime
 
 # IDENTITY events carry the person's details: kept as the guest's attributes.
@@ -116,7 +117,8 @@ class EventsApi:
             at=_time(event.requested_at, time.time()),
             data=event.model_dump(exclude_defaults=True),
         )
-        guest_ref = await self.guests.store.record(project.id, identities, stored, attributes)
+        write = Write(tuple(identities), stored, attributes, segments=evaluator(project))
+        [guest_ref] = await self.guests.store.record_many(project.id, [write])
         self.guests.forget(project.id, identities)  # the next decision for this visitor reads the new profile
         scope["state"]["log"].update({"project": project.id, "event": stored.type})
         body = {"ref": stored.ref, "status": "OK", "version": "1.2", "customer_ref": guest_ref}

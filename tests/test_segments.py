@@ -1,0 +1,79 @@
+"""Segments: audiences marked `segment: true` are re-evaluated on every stored event, in its own
+transaction; entries and exits are recorded with their time and causing event; decisions read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from service.app import create_app
+from service.config import load_runtime
+from service.profiles import ProfileStore
+from tests.conftest import app_client
+
+CONFIG = """
+management: {tokens: [t]}
+projects: [{id: p, clientKey: k, segmentWriteKeys: [wk]}]
+audiences:
+  - {id: returning, segment: true, rule: {">=": [{"var": "guest.events.VIEW"}, 3]}}
+  - {id: gold, segment: true, rule: {"==": [{"var": "guest.attributes.tier"}, "gold"]}}
+  - {id: shopper, segment: true, rule: {">=": [{"var": "guest.events.Order Completed"}, 1]}}
+  - {id: in_returning, rule: {"in": ["returning", {"var": "guest.segments"}]}}
+experiences:
+  - friendlyId: hero
+    status: active
+    type: segmented
+    fallback: {hero: default}
+    variants:
+      - {id: back, audience: in_returning, response: {hero: returning}}
+"""
+TOKEN = {"Authorization": "Bearer t"}
+
+
+async def test_entries_and_exits_are_recorded_in_the_events_own_request(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    store = ProfileStore(tmp_path / "p.sqlite3")
+    app = create_app(load_runtime(config, env={}), store=store)
+
+    def sitecore(kind: str, **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "browser_id": "b-1", "client_key": "k", **extra}
+
+    async with app_client(app) as c:
+        refs = []
+        for _ in range(3):
+            refs.append((await c.post("/v1.2/events", json=sitecore("VIEW"))).json()["ref"])
+            guest = store.guest_now("p", ("browser", "b-1"))
+            assert guest is not None
+            # current within the event's own request: entered on exactly the third view
+            assert guest.segments == (("returning",) if len(refs) == 3 else ())
+        await c.post("/v1.2/events", json=sitecore("IDENTITY", email="a@example.com", tier="gold"))
+        await c.post("/v1/track", json={"writeKey": "wk", "userId": "u-1", "event": "Order Completed"})
+        guest = store.guest_now("p", ("email", "a@example.com"))
+        assert guest is not None and guest.segments == ("returning",)  # tier is not an IDENTITY person field
+        r = await c.get(f"/management/guests/{guest.ref}/segments", headers=TOKEN)
+        assert r.json()["current"] == [{"segment": "returning", "since": r.json()["current"][0]["since"]}]
+        assert [(x["segment"], x["change"], x["event"]) for x in r.json()["changes"]] == [
+            ("returning", "entered", refs[2])
+        ]
+        shopper = store.guest_now("p", ("user", "u-1"))
+        assert shopper is not None and shopper.segments == ("shopper",)
+        # decisions read segment membership as guest.segments
+        r = await c.post("/v2/callFlows", json={"clientKey": "k", "friendlyId": "hero", "browserId": "b-1"})
+        assert r.json() == {"hero": "returning"}
+        r = await c.post("/v2/callFlows", json={"clientKey": "k", "friendlyId": "hero", "browserId": "b-new"})
+        assert r.json() == {"hero": "default"}
+
+
+async def test_a_guest_leaves_a_segment_when_it_no_longer_matches(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    store = ProfileStore(tmp_path / "p.sqlite3")
+    async with app_client(create_app(load_runtime(config, env={}), store=store)) as c:
+        for tier in ("gold", "silver"):
+            body = {"writeKey": "wk", "userId": "u-2", "traits": {"tier": tier}}
+            assert (await c.post("/v1/identify", json=body)).status_code == 200
+        guest = store.guest_now("p", ("user", "u-2"))
+        assert guest is not None and guest.segments == ()
+        changes = (await c.get(f"/management/guests/{guest.ref}/segments", headers=TOKEN)).json()["changes"]
+        assert [(x["segment"], x["change"]) for x in changes] == [("gold", "entered"), ("gold", "exited")]
