@@ -24,7 +24,7 @@ Write = Callable[..., Path]
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     demo = Path(__file__).parents[1] / "service" / "demo" / "demo.yaml"
     assert main(["validate", str(demo)]) == 0
-    assert capsys.readouterr().out == "ok: 1 project(s), 7 experience(s)\n"
+    assert capsys.readouterr().out == "ok: 1 project(s), 8 experience(s)\n"
 
 
 def test_validate_prints_every_error(write_config: Write, capsys: pytest.CaptureFixture[str]) -> None:

@@ -111,7 +111,7 @@ async def test_unknown_ids_are_404(mgmt: httpx.AsyncClient, path: str, field: st
 
 async def test_project_header_and_pagination(mgmt: httpx.AsyncClient) -> None:
     r = await mgmt.get("/management/audiences", headers={**TOKEN, "x-project-uid": "demo"})
-    assert r.headers["x-total-count"] == "4"
+    assert r.headers["x-total-count"] == "5"
     page = await mgmt.get("/management/audiences?skip=1&limit=2", headers=TOKEN)
     assert [a["uid"] for a in page.json()] == [a["uid"] for a in r.json()][1:3]
     assert (await mgmt.get("/management/audiences", headers={**TOKEN, "x-project-uid": "other"})).status_code == 404
