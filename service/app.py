@@ -23,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .config import DEMO_SOURCE, load_runtime
+from .contentstack.edge import EdgeApi
 from .demo.sandbox import Sandbox
 from .http import server
 from .http.access_log import AccessLog
@@ -153,6 +154,7 @@ def create_app(
         EventsApi: EventsApi(ref, guests),
         TrackingApi: TrackingApi(ref, guests),
         GuestsApi: GuestsApi(ref, guests),
+        EdgeApi: EdgeApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),
         ConnectionsApi: ConnectionsApi(ref),

@@ -52,11 +52,20 @@ class SegmentError(BaseModel):
     field: str | None = None
 
 
+class ContentstackError(BaseModel):
+    """Contentstack Edge API error body."""
+
+    error: str
+    message: str
+    field: str | None = None
+
+
 ERROR_BODIES: dict[Dialect, type[BaseModel]] = {
     Dialect.SITECORE: SitecoreError,
     Dialect.STREAM: StreamError,
     Dialect.MANAGEMENT: ManagementError,
     Dialect.SEGMENT: SegmentError,
+    Dialect.CONTENTSTACK: ContentstackError,
 }
 
 

@@ -3,6 +3,7 @@ and the Postman collection are three views of this table (tests/test_routes.py c
 
 from __future__ import annotations
 
+from .contentstack.routes import EDGE_ROUTES
 from .demo.sandbox import SANDBOX_ROUTES
 from .http.operations import OPERATIONS_ROUTES
 from .http.routing import RouteSpec
@@ -18,6 +19,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *SITECORE_ROUTES,
     *EVENTS_ROUTES,
     *SEGMENT_ROUTES,
+    *EDGE_ROUTES,
     *MANAGEMENT_ROUTES,
     *GUEST_ROUTES,
     *OPERATIONS_ROUTES,

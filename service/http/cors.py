@@ -20,11 +20,15 @@ from starlette.types import Message, Scope
 
 from ..runtime import Project, Runtime
 
-EXPOSED = b"Server-Timing, X-Decision-Id, X-Personalize-Outcome, X-Personalize-Experience, X-Personalize-Variant"
+EXPOSED = (
+    b"Server-Timing, X-Decision-Id, X-Personalize-Outcome, X-Personalize-Experience, X-Personalize-Variant, "
+    b"X-CS-Personalize-User-Uid"  # Contentstack's edge SDK adopts the user uid /manifest returns
+)
 METHODS = b"GET, POST, OPTIONS"
 DEFAULT_ALLOWED_HEADERS = (
     b"Content-Type, Authorization, X-Library-Version, x-sc-correlation-id, x-sitecore-contextid, "
-    b"X-Client-Software-ID, X-Personalize-Preview"
+    b"X-Client-Software-ID, X-Personalize-Preview, X-Project-Uid, X-CS-Personalize-User-Uid, X-Page-Url, "
+    b"X-Live-Attributes, X-User-Agent"
 )
 
 

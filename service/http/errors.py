@@ -35,6 +35,7 @@ class Dialect(StrEnum):
     STREAM = "stream"  # browser and event endpoints: error_msg, moreInfo
     MANAGEMENT = "management"  # Contentstack Personalize Management: error_code, error_message, errors
     SEGMENT = "segment"  # Segment's tracking API: code, message (what analytics-python parses)
+    CONTENTSTACK = "contentstack"  # Contentstack's Edge API: error, message (its edge SDK reads them)
 
 
 class ApiError(Exception):
@@ -89,11 +90,25 @@ def segment_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = N
     return JsonBytes(orjson.dumps(body), error.status, headers)
 
 
+def contentstack_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
+    """`{error, message}`; an unknown project is `personalize.MANIFEST.PROJECT_NOT_FOUND`, which the edge
+    SDK turns into "Project not found"."""
+    if error.status == 404 and error.field == "x-project-uid":
+        code = "personalize.MANIFEST.PROJECT_NOT_FOUND"
+    else:
+        code = "personalize." + _REASONS.get(error.status, "Error").upper().replace(" ", "_")
+    body: dict[str, Any] = {"error": code, "message": error.developer_message}
+    if error.field:
+        body["field"] = error.field
+    return JsonBytes(orjson.dumps(body), error.status, headers)
+
+
 _RENDERERS = {
     Dialect.SITECORE: sitecore_error,
     Dialect.STREAM: stream_error,
     Dialect.MANAGEMENT: management_error,
     Dialect.SEGMENT: segment_error,
+    Dialect.CONTENTSTACK: contentstack_error,
 }
 
 

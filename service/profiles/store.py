@@ -55,6 +55,7 @@ class Write:
     message_id: str | None = None
     # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
     segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
+    message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
 
 
 DEDUPE_SECONDS = 24 * 3600
@@ -197,7 +198,7 @@ class ProfileStore:
         if write.message_id is not None:
             seen = db.execute(
                 "INSERT OR IGNORE INTO seen_messages(project, message_id, at) VALUES (?, ?, ?)",
-                (project, write.message_id, self.clock()),
+                (project, write.message_id, float("inf") if write.message_forever else self.clock()),
             )
             if seen.rowcount == 0:
                 return None  # a retry of a message already stored

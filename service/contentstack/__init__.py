@@ -1,0 +1,1 @@
+"""Contentstack Personalize's dialect: the Edge API its edge SDK calls."""

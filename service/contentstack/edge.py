@@ -1,0 +1,160 @@
+"""Contentstack Personalize's Edge API (docs/wire-formats.md, "Contentstack Edge API"): the four calls its
+edge SDK makes, so `Personalize.setEdgeApiUrl("http://<this service>")` points the SDK here unchanged.
+
+  GET   /manifest                         the experiences in priority order, each with its active variant,
+                                          decided by the same engine as callFlows; mints the user uid
+  POST  /events                           impressions (once per user, experience and variant) and events
+  PATCH /user-attributes                  a partial upsert of the user's attributes
+  POST  /user-attributes/actions/merge    source user into target user; the source's values win
+
+The project is the `x-project-uid` header (a project's contentstackProjectUid, or its id); the user is
+`x-cs-personalize-user-uid` (the Segment destinations send `x-cs-eclipse-user-uid`). Bodies are JSON
+whatever their Content-Type: the SDK sends none. Errors are `{error, message}`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope
+
+from decision_models import DecisionRequest, Outcome, decide
+
+from ..http.errors import ApiError
+from ..http.request import Incoming, read_body
+from ..http.responses import JsonBytes
+from ..profiles import Event, GuestCache, Identity, Write
+from ..profiles.segments import evaluator
+from ..runtime import Project, Runtime
+
+USER_HEADERS = (b"x-cs-personalize-user-uid", b"x-cs-eclipse-user-uid")
+
+
+def _user(incoming: Incoming) -> str | None:
+    for name in USER_HEADERS:
+        value = incoming.header(name)
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def _identity(user: str) -> Identity:
+    return ("contentstack", user)
+
+
+class EdgeApi:
+    def __init__(self, runtime: Callable[[], Runtime], guests: GuestCache) -> None:
+        self.runtime = runtime
+        self.guests = guests
+
+    def _project(self, scope: Scope, incoming: Incoming) -> Project:
+        uid = incoming.header(b"x-project-uid") or ""
+        for project in self.runtime().projects.values():
+            if uid and uid in (project.contentstack_project_uid, project.id):
+                scope["state"]["project"] = project
+                return project
+        raise ApiError(404, f"Project not found: {uid or '(no x-project-uid header)'}", "x-project-uid")
+
+    async def manifest(self, scope: Scope, receive: Receive) -> Response:
+        """GET /manifest: every live experience, in priority (config) order, with the user's variant."""
+        incoming = Incoming(scope)
+        project = self._project(scope, incoming)
+        user = _user(incoming) or str(uuid.uuid4())
+        runtime = self.runtime()
+        guest = await self.guests.view(project.id, _identity(user)) if project.catalog.reads_guest else {}
+        experiences = []
+        for index, experience in enumerate(project.catalog.experiences.values()):
+            request = DecisionRequest(friendly_id=experience.friendly_id, visitor_key=user, visitor_source="user",
+                                      guest=guest)  # fmt: skip
+            decision = await decide(
+                project.catalog,
+                request,
+                default_deadline_ms=runtime.default_deadline_ms,
+                connections=runtime.connections,
+            )
+            active = None
+            if decision.outcome is Outcome.VARIANT and decision.variant is not None and decision.version is not None:
+                active = str(decision.version.variants.index(decision.variant))
+            experiences.append({"shortUid": str(index), "activeVariantShortUid": active})
+        body = orjson.dumps({"experiences": experiences})
+        return JsonBytes(body, 200, [(b"x-cs-personalize-user-uid", user.encode())])
+
+    async def events(self, scope: Scope, receive: Receive) -> Response:
+        """POST /events: `[{type: IMPRESSION, experienceShortUid, variantShortUid} | {type: EVENT, eventKey}]`."""
+        incoming = Incoming(scope)
+        project = self._project(scope, incoming)
+        user = self._required_user(incoming)
+        items = self._json(await read_body(receive, incoming, self.runtime().max_body_bytes))
+        if not isinstance(items, list):
+            raise ApiError(400, "the body must be a JSON array of events", "(body)")
+        now, writes, members = time.time(), [], evaluator(project)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or item.get("type") not in ("IMPRESSION", "EVENT"):
+                raise ApiError(400, f"[{index}]: an event is {{type: IMPRESSION | EVENT, ...}}", f"[{index}].type")
+            if item["type"] == "EVENT":
+                key = item.get("eventKey")
+                if not isinstance(key, str) or not key:
+                    raise ApiError(400, f"[{index}]: eventKey is required", f"[{index}].eventKey")
+                writes.append(Write((_identity(user),), Event(key, now, item), segments=members))
+                continue
+            experience, variant = item.get("experienceShortUid"), item.get("variantShortUid")
+            if not isinstance(experience, str) or not isinstance(variant, str):
+                raise ApiError(400, f"[{index}]: experienceShortUid and variantShortUid are required", f"[{index}]")
+            once = f"impression:{user}:{experience}:{variant}"
+            impression = Event("IMPRESSION", now, item)
+            writes.append(
+                Write((_identity(user),), impression, message_id=once, segments=members, message_forever=True)
+            )
+        await self.guests.store.record_many(project.id, writes)
+        self.guests.forget(project.id, [_identity(user)])
+        return JsonBytes(orjson.dumps({"status": "ok", "received": len(writes)}))
+
+    async def user_attributes(self, scope: Scope, receive: Receive) -> Response:
+        """PATCH /user-attributes: creates missing keys, overwrites present ones, leaves the others."""
+        incoming = Incoming(scope)
+        project = self._project(scope, incoming)
+        user = self._required_user(incoming)
+        attributes = self._json(await read_body(receive, incoming, self.runtime().max_body_bytes))
+        if not isinstance(attributes, dict):
+            raise ApiError(400, "the body must be a JSON object of attributes", "(body)")
+        write = Write((_identity(user),), Event("USER_ATTRIBUTES", time.time(), attributes), attributes,
+                      segments=evaluator(project))  # fmt: skip
+        await self.guests.store.record_many(project.id, [write])
+        self.guests.forget(project.id, [_identity(user)])
+        return Response("User Attributes added successfully", 200, media_type="text/plain")
+
+    async def merge(self, scope: Scope, receive: Receive) -> Response:
+        """POST /user-attributes/actions/merge `{sourceUserUid, targetUserUid}`: one guest; source wins."""
+        incoming = Incoming(scope)
+        project = self._project(scope, incoming)
+        body = self._json(await read_body(receive, incoming, self.runtime().max_body_bytes))
+        source, target = (body.get(k) if isinstance(body, dict) else None for k in ("sourceUserUid", "targetUserUid"))
+        if not isinstance(source, str) or not source or not isinstance(target, str) or not target:
+            raise ApiError(400, "sourceUserUid and targetUserUid are required", "sourceUserUid")
+        previous = await self.guests.store.guest(project.id, _identity(source))
+        # The target survives; the source's attributes, written with the merge, win over the target's.
+        winning = dict(previous.attributes) if previous is not None else {}
+        event = Event("MERGE", time.time(), {"sourceUserUid": source, "targetUserUid": target})
+        write = Write((_identity(target), _identity(source)), event, winning, segments=evaluator(project))
+        await self.guests.store.record_many(project.id, [write])
+        self.guests.forget(project.id, [_identity(target), _identity(source)])
+        return Response("User Attributes merged successfully", 200, media_type="text/plain")
+
+    @staticmethod
+    def _required_user(incoming: Incoming) -> str:
+        user = _user(incoming)
+        if user is None:
+            raise ApiError(400, "the x-cs-personalize-user-uid header is required", "x-cs-personalize-user-uid")
+        return user
+
+    @staticmethod
+    def _json(raw: bytes) -> Any:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"invalid JSON: {exc}", "(body)") from None

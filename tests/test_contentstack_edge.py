@@ -1,0 +1,122 @@
+"""Contentstack's Edge API as its edge SDK calls it: the manifest decided by the same engine as callFlows,
+the minted user uid, impressions once per user, attribute upserts, and merges where the source wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.config import load_runtime
+from service.profiles import ProfileStore
+from tests.conftest import app_client
+
+CONFIG = """
+projects: [{id: p, clientKey: k, contentstackProjectUid: 6512a1b2c3d4e5f6a7b8c9d0, allowedOrigins: ["*"]}]
+audiences:
+  - {id: gold, rule: {"==": [{"var": "guest.attributes.plan"}, "gold"]}}
+experiences:
+  - friendlyId: first
+    status: active
+    type: segmented
+    variants:
+      - {id: for_gold, audience: gold, response: {x: 1}}
+  - friendlyId: second
+    status: paused
+    type: segmented
+    variants: [{id: only, response: {x: 2}}]
+  - friendlyId: third
+    status: active
+    type: ab
+    variants:
+      - {id: a, weight: 5000, response: {x: 3}}
+      - {id: b, weight: 5000, response: {x: 4}}
+"""
+PROJECT = "6512a1b2c3d4e5f6a7b8c9d0"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ProfileStore:
+    return ProfileStore(tmp_path / "p.sqlite3")
+
+
+@pytest.fixture
+async def edge(tmp_path: Path, store: ProfileStore) -> Any:
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    async with app_client(create_app(load_runtime(config, env={}), store=store)) as client:
+        yield client
+
+
+def user(uid: str) -> dict[str, str]:
+    return {"x-project-uid": PROJECT, "x-cs-personalize-user-uid": uid}
+
+
+async def test_the_manifest_mints_a_user_and_lists_experiences_in_priority_order(edge: httpx.AsyncClient) -> None:
+    r = await edge.get("/manifest", headers={"x-project-uid": PROJECT, "Origin": "https://site.example"})
+    assert r.status_code == 200
+    minted = r.headers["x-cs-personalize-user-uid"]
+    assert len(minted) == 36
+    assert "X-CS-Personalize-User-Uid" in r.headers["access-control-expose-headers"]  # the browser SDK reads it
+    experiences = r.json()["experiences"]
+    assert [e["shortUid"] for e in experiences] == ["0", "1", "2"]
+    assert experiences[0]["activeVariantShortUid"] is None  # not gold
+    assert experiences[1]["activeVariantShortUid"] is None  # paused
+    assert experiences[2]["activeVariantShortUid"] in ("0", "1")
+    again = await edge.get("/manifest", headers=user(minted))  # sticky for the user, returned every time
+    assert again.headers["x-cs-personalize-user-uid"] == minted
+    assert again.json()["experiences"][2] == experiences[2]
+
+
+async def test_attributes_change_the_manifest_and_merges_let_the_source_win(
+    edge: httpx.AsyncClient, store: ProfileStore
+) -> None:
+    r = await edge.patch("/user-attributes", content=b'{"plan":"gold","age":"10"}', headers=user("u-1"))
+    assert (r.status_code, r.text) == (200, "User Attributes added successfully")
+    manifest = (await edge.get("/manifest", headers=user("u-1"))).json()["experiences"]
+    assert manifest[0]["activeVariantShortUid"] == "0"  # the gold variant now
+    await edge.patch("/user-attributes", json={"plan": "silver", "city": "Oslo"}, headers=user("anon-9"))
+    r = await edge.post(
+        "/user-attributes/actions/merge",
+        json={"sourceUserUid": "anon-9", "targetUserUid": "u-1"},
+        headers={"x-project-uid": PROJECT},
+    )
+    assert (r.status_code, r.text) == (200, "User Attributes merged successfully")
+    guest = store.guest_now("p", ("contentstack", "u-1"))
+    merged = store.guest_now("p", ("contentstack", "anon-9"))
+    assert guest is not None and merged is not None and guest.ref == merged.ref
+    assert guest.attributes == {"plan": "silver", "age": "10", "city": "Oslo"}  # source wins on plan
+
+
+async def test_impressions_are_unique_per_user_and_events_count(edge: httpx.AsyncClient, store: ProfileStore) -> None:
+    body = [
+        {"experienceShortUid": "2", "variantShortUid": "1", "type": "IMPRESSION"},
+        {"eventKey": "clickCTA", "type": "EVENT"},
+    ]
+    for _ in range(3):
+        r = await edge.post("/events", json=body, headers=user("u-7"))  # no Content-Type: the SDK sends none
+        assert r.status_code == 200
+    assert (await edge.post("/events", content=b"[]", headers=user("u-7"))).status_code == 200
+    guest = store.guest_now("p", ("contentstack", "u-7"))
+    assert guest is not None and guest.event_counts == {"IMPRESSION": 1, "clickCTA": 3}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "error"),
+    [
+        ("GET", "/manifest", {"x-project-uid": "nope"}, None, 404, "personalize.MANIFEST.PROJECT_NOT_FOUND"),
+        ("POST", "/events", {"x-project-uid": PROJECT}, [], 400, "personalize.BAD_REQUEST"),
+        ("POST", "/events", user("u"), {"type": "EVENT"}, 400, "personalize.BAD_REQUEST"),
+        ("POST", "/events", user("u"), [{"type": "EVENT"}], 400, "personalize.BAD_REQUEST"),
+        ("PATCH", "/user-attributes", user("u"), [1], 400, "personalize.BAD_REQUEST"),
+        ("POST", "/user-attributes/actions/merge", {"x-project-uid": PROJECT}, {}, 400, "personalize.BAD_REQUEST"),
+    ],
+)
+async def test_errors_are_error_and_message(
+    edge: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: Any, status: int, error: str
+) -> None:
+    r = await edge.request(method, path, json=body, headers=headers)
+    assert r.status_code == status and r.json()["error"] == error and r.json()["message"]
