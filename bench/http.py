@@ -31,6 +31,10 @@ BODY = (
     b'"pointOfSale":"","browserId":"a38b230c-11eb-4cf9-8d5d-274e9f344925"}'
 )
 PATH = "/v1/personalize?sitecoreContextId=demo&siteId=bench"
+MANIFEST_LUA = (
+    'wrk.method = "GET"\nwrk.headers["x-project-uid"] = "demo"\n'
+    'wrk.headers["x-cs-personalize-user-uid"] = "a38b230c-11eb-4cf9-8d5d-274e9f344925"\nwrk.path = "/manifest"\n'
+)
 
 
 @dataclass
@@ -179,8 +183,8 @@ def main() -> None:
         f"load: {'wrk -t1' if have_wrk else 'Python httpx client (wrk missing: apt-get install -y wrk)'} "
         f"-c{args.connections} -d{seconds}s, {args.rounds} rounds alternated; cmd: {' '.join(sys.argv)}"
     )
-    results: dict[str, list[Result]] = {"floor": [], "service": []}
-    servers = {kind: (port := free_port(), start(kind, port)) for kind in results}
+    results: dict[str, list[Result]] = {"floor": [], "service": [], "manifest": []}
+    servers = {kind: (port := free_port(), start(kind, port)) for kind in ("floor", "service")}
     try:
         for port, _ in servers.values():  # warm-up
             if have_wrk:
@@ -201,6 +205,16 @@ def main() -> None:
                     f"  {kind:8s} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
                     f"cpu {r.cpu_us:6.1f} us/req  non-2xx {r.errors}"
                 )
+            if have_wrk:  # Contentstack's GET /manifest on the same service (every demo experience decided)
+                port, proc = servers["service"]
+
+                def manifest(port: int = port) -> Result:
+                    return run_wrk(port, seconds, args.connections, lua=MANIFEST_LUA)
+
+                r = measured(proc.pid, manifest)
+                results["manifest"].append(r)
+                print(f"  manifest {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
+                      f"cpu {r.cpu_us:6.1f} us/req  non-2xx {r.errors}")  # fmt: skip
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -213,6 +227,7 @@ def main() -> None:
             statistics.median(r.cpu_us for r in v),
         )
         for k, v in results.items()
+        if v
     }
     for kind, (rps, p50, p99, cpu) in med.items():
         print(f"median {kind:8s} {rps:9.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  cpu {cpu:6.1f} us/req")
@@ -222,6 +237,11 @@ def main() -> None:
         f"service / floor throughput: {ratio:.2f}; floor / service CPU per request: {cpu_ratio:.2f} "
         f"(target >= 0.80); service p99 {med['service'][2]:.2f} ms (target <= 5 ms at c=32)"
     )
+    if "manifest" in med:
+        print(
+            f"GET /manifest / floor throughput: {med['manifest'][0] / med['floor'][0]:.2f}; floor / manifest CPU "
+            f"per request: {med['floor'][3] / med['manifest'][3]:.2f} (target >= 0.50)"
+        )
 
 
 if __name__ == "__main__":
