@@ -91,3 +91,42 @@ async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(tmp_pa
         guest = await store.guest("p", ("browser", f"b-{n}"))
         assert guest is not None and guest.event_counts == {"VIEW": 2}
         assert [e.at for e in await store.events(guest.ref)] == [float(35 + n), float(30 + n)]
+
+
+async def test_recent_windows_the_latest_touch_and_days_since_last_seen(tmp_path: Path) -> None:
+    day, now = 86_400.0, 100 * 86_400.0
+    store = ProfileStore(tmp_path / "p.sqlite3", clock=lambda: now)
+    history = [
+        (now - 40 * day, "VIEW", "old"),
+        (now - 5 * day, "VIEW", "week"),
+        (now - 3 * 3600, "VIEW", "home"),  # the latest touch starts here: later events are < 30 min apart
+        (now - 3 * 3600 + 1500, "VIEW", "shoes"),
+        (now - 3 * 3600 + 2900, "ADD", None),
+        (now - 2 * day, "ORDER", None),
+    ]
+    for at, kind, page in history:
+        await store.record("p", [("browser", "b")], Event(kind, at, {"page": page} if page else {}))
+    guest = await store.guest("p", ("browser", "b"))
+    assert guest is not None
+    view = guest.view()
+    assert view["recent"] == {"1d": {"VIEW": 2, "ADD": 1}, "7d": {"VIEW": 3, "ADD": 1, "ORDER": 1},
+                              "30d": {"VIEW": 3, "ADD": 1, "ORDER": 1}}  # fmt: skip
+    assert view["session"] == {
+        "start": now - 3 * 3600,
+        "end": now - 3 * 3600 + 2900,
+        "events": {"VIEW": 2, "ADD": 1},
+        "pages": ["home", "shoes"],
+    }
+    assert view["daysSinceLastSeen"] == round((3 * 3600 - 2900) / day, 3)
+
+
+async def test_a_message_id_is_stored_once_across_processes(tmp_path: Path) -> None:
+    """Two stores on one file stand for two worker processes: the de-duplication lives in the database."""
+    from service.profiles import Write
+
+    first, second = ProfileStore(tmp_path / "p.sqlite3"), ProfileStore(tmp_path / "p.sqlite3")
+    write = Write((("user", "u"),), Event("Bought", 1.0), message_id="m-1")
+    assert await first.record_many("p", [write]) != [None]
+    assert await second.record_many("p", [write]) == [None]  # the other process had it already
+    guest = await second.guest("p", ("user", "u"))
+    assert guest is not None and guest.event_counts == {"Bought": 1}

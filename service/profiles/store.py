@@ -59,6 +59,8 @@ class Write:
 
 
 DEDUPE_SECONDS = 24 * 3600
+TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
+RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<TYPE>: counts in the last days
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,9 @@ class Guest:
     attributes: dict[str, Any]
     event_counts: dict[str, int]  # by type, over the history kept
     segments: tuple[str, ...] = ()  # the segments the guest is in now
+    recent: dict[str, dict[str, int]] = field(default_factory=dict)  # "1d" / "7d" / "30d": counts by type
+    session: dict[str, Any] = field(default_factory=dict)  # the latest touch: start, end, events, pages
+    read_at: float = 0.0  # when this profile was read: "days since last seen" is relative to it
 
     def view(self) -> dict[str, Any]:
         """What audiences, templates and models read as `guest`."""
@@ -78,9 +83,12 @@ class Guest:
             "ref": self.ref,
             "firstSeen": self.first_seen,
             "lastSeen": self.last_seen,
+            "daysSinceLastSeen": round((self.read_at - self.last_seen) / 86_400, 3) if self.read_at else None,
             "identities": [{"kind": k, "id": v} for k, v in self.identities],
             "attributes": self.attributes,
             "events": self.event_counts,
+            "recent": self.recent,
+            "session": self.session,
             "segments": list(self.segments),
         }
 
@@ -325,6 +333,16 @@ class ProfileStore:
         identities = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
         counts = db.execute("SELECT type, count(*) FROM events WHERE guest = ? GROUP BY type", (ref,)).fetchall()
         segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
+        now = self.clock()
+        recent = {
+            name: dict(
+                db.execute(
+                    "SELECT type, count(*) FROM events WHERE guest = ? AND at >= ? GROUP BY type",
+                    (ref, now - days * 86_400),
+                ).fetchall()
+            )
+            for name, days in RECENT_WINDOWS
+        }
         return Guest(
             ref,
             project,
@@ -334,7 +352,32 @@ class ProfileStore:
             json.loads(row[2]),
             dict(counts),
             tuple(s for (s,) in segments),
+            recent,
+            self._session(ref),
+            now,
         )
+
+    def _session(self, ref: str) -> dict[str, Any]:
+        """The latest touch: the newest events each at most TOUCH_GAP seconds after the one before."""
+        rows = self._db.execute(
+            "SELECT type, at, data FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?",
+            (ref, self.max_events),
+        )
+        events: dict[str, int] = {}
+        pages: list[str] = []
+        start = end = None
+        for kind, at, data in rows:
+            if start is not None and start - at > TOUCH_GAP:
+                break
+            end = at if end is None else end
+            start = at
+            events[kind] = events.get(kind, 0) + 1
+            page = json.loads(data).get("page") if kind in ("VIEW", "PAGE") else None
+            if isinstance(page, str):
+                pages.append(page)
+        if start is None:
+            return {}
+        return {"start": start, "end": end, "events": events, "pages": pages[::-1]}
 
     async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:
         def read() -> list[Event]:
