@@ -89,7 +89,7 @@ async def test_limits_keep_the_valid_messages_of_a_batch(segment: httpx.AsyncCli
     r = await segment.post("/v1/batch", json={"batch": [track()] * 2501, "writeKey": "demo"})
     assert r.status_code == 400 and "at most 2500 messages" in r.json()["message"]
     r = await segment.post("/v1/batch", content=b"{" + b" " * 520_000 + b"}")
-    assert r.status_code == 400 and "larger than 512000 bytes" in r.json()["message"]
+    assert r.status_code == 400 and "exceeds the limit of 512000 bytes" in r.json()["message"]
     r = await segment.post("/v1/track", content=b"{nope")
     assert r.status_code == 400 and "invalid JSON" in r.json()["message"]
 

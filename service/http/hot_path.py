@@ -10,17 +10,14 @@ path, method or preflight goes through Starlette unchanged.
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..runtime import Runtime
 from . import cors
 from .errors import ApiError, sitecore_error
-from .middleware import Observability
+from .middleware import Observability, begin
 from .routing import Handler
 
 _server_log = logging.getLogger("uvicorn.error")
@@ -44,11 +41,7 @@ class HotPath:
         if handler is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        decision_id = os.urandom(12).hex()
-        log: dict[str, Any] = {}
-        state: dict[str, Any] = {"decision_id": decision_id, "started": started, "log": log}
-        scope["state"] = state
+        started, decision_id, log, state = begin(scope)
         scope["path_params"] = {}  # as Starlette's routing sets it: exact paths have none
         try:
             response = await handler(scope, receive)

@@ -19,6 +19,16 @@ from .access_log import AccessLog
 from .metrics import Metrics
 
 
+def begin(scope: Scope) -> tuple[float, str, dict[str, Any], dict[str, Any]]:
+    """A request's start: its time, its X-Decision-Id, and the state handlers fill (`log`, `project`)."""
+    started = time.perf_counter()
+    decision_id = os.urandom(12).hex()
+    log: dict[str, Any] = {}
+    state: dict[str, Any] = {"decision_id": decision_id, "started": started, "log": log}
+    scope["state"] = state
+    return started, decision_id, log, state
+
+
 class Observability:
     """Handlers add their own facts (project, friendlyId, outcome...) to `scope["state"]["log"]` and name
     the project in `scope["state"]["project"]` for CORS."""
@@ -41,11 +51,7 @@ class Observability:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        decision_id = os.urandom(12).hex()
-        log: dict[str, Any] = {}
-        state: dict[str, Any] = {"decision_id": decision_id, "started": started, "log": log}
-        scope["state"] = state
+        started, decision_id, log, state = begin(scope)
         status = 500
         origin = cors.request_origin(scope)
         if origin is not None and cors.is_preflight(scope):

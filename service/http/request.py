@@ -63,13 +63,13 @@ class Incoming:
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def read_body(receive: Receive, incoming: Incoming, limit: int) -> bytes:
-    """The body, or 413 as soon as it is known to exceed `limit` bytes (before reading it all). A body that
-    stalls is the server's to end (service/http/server.py: 408 after settings.bodyTimeoutMs); this sees the
-    client leave."""
+async def read_body(receive: Receive, incoming: Incoming, limit: int, too_large: int = 413) -> bytes:
+    """The body, or `too_large` (413; Segment's clients expect 400) as soon as it is known to exceed `limit`
+    bytes, before reading it all. A body that stalls is the server's to end (service/http/server.py: 408
+    after settings.bodyTimeoutMs); this sees the client leave."""
     declared = incoming.headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"body of {declared.decode()} bytes exceeds the limit of {limit} bytes", "(body)")
+        raise ApiError(too_large, f"body of {declared.decode()} bytes exceeds the limit of {limit} bytes", "(body)")
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -79,7 +79,7 @@ async def read_body(receive: Receive, incoming: Incoming, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, f"body exceeds the limit of {limit} bytes", "(body)")
+            raise ApiError(too_large, f"body exceeds the limit of {limit} bytes", "(body)")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from typing import Any
 
 from .store import Identity, ProfileStore
@@ -65,23 +66,21 @@ async def export_guest(store: ProfileStore, ref: str) -> dict[str, Any]:
     return await asyncio.to_thread(_export, store, ref)
 
 
+def _erase(db: sqlite3.Connection, ref: str) -> dict[str, int]:
+    """Delete every row about a guest, in the caller's transaction; how many of each kind went."""
+    return {
+        "events": db.execute("DELETE FROM events WHERE guest = ?", (ref,)).rowcount,
+        "segmentChanges": db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,)).rowcount,
+        "memberships": db.execute("DELETE FROM memberships WHERE guest = ?", (ref,)).rowcount,
+        "identities": db.execute("DELETE FROM identities WHERE guest = ?", (ref,)).rowcount,
+        "mergedRefs": db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,)).rowcount,
+        "guests": db.execute("DELETE FROM guests WHERE ref = ?", (ref,)).rowcount,
+    }
+
+
 def _delete(store: ProfileStore, ref: str) -> dict[str, int]:
-    with store.locked() as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            counts = {
-                "events": db.execute("DELETE FROM events WHERE guest = ?", (ref,)).rowcount,
-                "segmentChanges": db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,)).rowcount,
-                "memberships": db.execute("DELETE FROM memberships WHERE guest = ?", (ref,)).rowcount,
-                "identities": db.execute("DELETE FROM identities WHERE guest = ?", (ref,)).rowcount,
-                "mergedRefs": db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,)).rowcount,
-                "guests": db.execute("DELETE FROM guests WHERE ref = ?", (ref,)).rowcount,
-            }
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    return counts
+    with store.transaction() as db:
+        return _erase(db, ref)
 
 
 async def delete_guest(store: ProfileStore, ref: str) -> dict[str, int]:
@@ -90,22 +89,12 @@ async def delete_guest(store: ProfileStore, ref: str) -> dict[str, int]:
 
 
 def _prune(store: ProfileStore, before: float) -> dict[str, int]:
-    with store.locked() as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            events = db.execute("DELETE FROM events WHERE at < ?", (before,)).rowcount
-            stale = [r for (r,) in db.execute("SELECT ref FROM guests WHERE last_seen < ?", (before,)).fetchall()]
-            for ref in stale:
-                db.execute("DELETE FROM identities WHERE guest = ?", (ref,))
-                db.execute("DELETE FROM memberships WHERE guest = ?", (ref,))
-                db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,))
-                db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,))
-                db.execute("DELETE FROM guests WHERE ref = ?", (ref,))
-            db.execute("UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = guests.ref)")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    with store.transaction() as db:
+        events = db.execute("DELETE FROM events WHERE at < ?", (before,)).rowcount
+        stale = [r for (r,) in db.execute("SELECT ref FROM guests WHERE last_seen < ?", (before,)).fetchall()]
+        for ref in stale:
+            _erase(db, ref)
+        db.execute("UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = guests.ref)")
     return {"events": events, "guests": len(stale)}
 
 

@@ -181,24 +181,17 @@ class ProfileStore:
     def _commit_group(self, group: list[tuple[str, list[Write]]]) -> list[list[str | None] | BaseException]:
         """One transaction; each request's writes in a savepoint, so one bad request fails alone."""
         outcomes: list[list[str | None] | BaseException] = []
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for project, writes in group:
-                    db.execute("SAVEPOINT request")
-                    try:
-                        outcomes.append([self._write(project, write) for write in writes])
-                        db.execute("RELEASE request")
-                    except Exception as exc:
-                        db.execute("ROLLBACK TO request")
-                        db.execute("RELEASE request")
-                        outcomes.append(exc)
-                db.execute("DELETE FROM seen_messages WHERE at < ?", (self.clock() - DEDUPE_SECONDS,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self.transaction() as db:
+            for project, writes in group:
+                db.execute("SAVEPOINT request")
+                try:
+                    outcomes.append([self._write(project, write) for write in writes])
+                    db.execute("RELEASE request")
+                except Exception as exc:
+                    db.execute("ROLLBACK TO request")
+                    db.execute("RELEASE request")
+                    outcomes.append(exc)
+            db.execute("DELETE FROM seen_messages WHERE at < ?", (self.clock() - DEDUPE_SECONDS,))
         return outcomes
 
     def _write(self, project: str, write: Write) -> str | None:
@@ -315,6 +308,18 @@ class ProfileStore:
         """The connection, held for the block (reads and one-off maintenance in a worker thread)."""
         with self._lock:
             yield self._db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection in a write transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # --- reads ------------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from ..http.errors import ApiError
-from ..http.request import Incoming
+from ..http.request import Incoming, read_body
 from ..http.responses import JsonBytes
 from ..profiles import Event, GuestCache, Identity, Write
 from ..profiles.segments import evaluator
@@ -119,7 +119,7 @@ class TrackingApi:
     async def track(self, scope: Scope, receive: Receive) -> Response:
         """POST /v1/{track,identify,page,screen,group,alias,batch} and the short /v1/{t,i,p,s,g,a,b}."""
         incoming = Incoming(scope)
-        raw = await _read(receive, incoming)
+        raw = await read_body(receive, incoming, MAX_REQUEST, too_large=400)
         try:
             body = orjson.loads(_decompressed(raw, incoming))
         except orjson.JSONDecodeError as exc:
@@ -169,19 +169,3 @@ def _batch(body: dict[str, Any], now: float) -> tuple[list[Write], list[dict[str
         except ValueError as exc:
             rejected.append({"index": index, "reason": str(exc)})
     return writes, rejected
-
-
-async def _read(receive: Receive, incoming: Incoming) -> bytes:
-    """The body, refused as soon as it passes Segment's request limit."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise ApiError(400, "the client disconnected before sending the whole body", "(body)")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_REQUEST:
-            raise ApiError(400, f"the body is larger than {MAX_REQUEST} bytes", "(body)")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
