@@ -123,3 +123,54 @@ def test_deep_nesting_and_big_numbers_in_every_field_never_5xx(field: str, depth
 def test_test_decision_model_never_5xx(context: dict[str, Any], model: str, extra: dict[str, Any]) -> None:
     body = {"context": context, "decisionModelRef": model, **extra}
     check(asyncio.run(_post(json.dumps(body).encode(), "/v2/testDecisionModel")))
+
+
+INGESTION = [
+    ("POST", "/v1.2/events", {}),
+    ("POST", "/v1/events/v1.2/events?sitecoreContextId=demo", {}),
+    ("POST", "/v1/batch", {}),
+    ("POST", "/v1/track", {"Authorization": "Basic ZGVtbzo="}),
+    ("POST", "/events", {"x-project-uid": "demo", "x-cs-personalize-user-uid": "u"}),
+    ("PATCH", "/user-attributes", {"x-project-uid": "demo", "x-cs-personalize-user-uid": "u"}),
+    ("POST", "/user-attributes/actions/merge", {"x-project-uid": "demo"}),
+]
+event_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["VIEW", "IDENTITY", "track", "identify", "alias", "EVENT", "IMPRESSION"])
+        | json_values,
+        "browser_id": json_values,
+        "client_key": st.sampled_from(["demo", ""]) | json_values,
+        "writeKey": st.sampled_from(["demo"]) | json_values,
+        "userId": json_values,
+        "anonymousId": json_values,
+        "previousId": json_values,
+        "event": json_values,
+        "eventKey": json_values,
+        "traits": json_values,
+        "identifiers": json_values,
+        "email": json_values,
+        "batch": st.lists(json_values, max_size=3),
+        "sourceUserUid": json_values,
+        "targetUserUid": json_values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    route=st.sampled_from(INGESTION),
+    body=event_like | st.lists(event_like, max_size=3) | json_values | st.binary(max_size=100),
+)
+def test_ingestion_never_5xx(route: tuple[str, str, dict[str, str]], body: Any) -> None:
+    method, path, headers = route
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=APP), base_url="http://t") as client:
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return await client.request(method, path, content=raw, headers=headers)
+
+    response = asyncio.run(send())
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert set(response.json()) & {"error_msg", "message", "developerMessage"}
