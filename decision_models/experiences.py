@@ -70,6 +70,7 @@ class Experience:
     status: Status
     live: ExperienceVersion
     draft: ExperienceVersion | None = None
+    tags: frozenset[str] = frozenset()  # lower-case; the Contentstack manifest's `tags[]` filter
     summary: Mapping[str, Any] = field(default_factory=dict)  # what templates see as `experience`
 
 

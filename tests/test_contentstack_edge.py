@@ -21,6 +21,7 @@ audiences:
 experiences:
   - friendlyId: first
     status: active
+    tags: [Home, summer sale]
     type: segmented
     variants:
       - {id: for_gold, audience: gold, response: {x: 1}}
@@ -30,6 +31,7 @@ experiences:
     variants: [{id: only, response: {x: 2}}]
   - friendlyId: third
     status: active
+    tags: [checkout]
     type: ab
     variants:
       - {id: a, weight: 5000, response: {x: 3}}
@@ -69,6 +71,33 @@ async def test_the_manifest_mints_a_user_and_lists_experiences_in_priority_order
     again = await edge.get("/manifest", headers=user(minted))  # sticky for the user, returned every time
     assert again.headers["x-cs-personalize-user-uid"] == minted
     assert again.json()["experiences"][2] == experiences[2]
+
+
+@pytest.mark.parametrize(
+    ("query", "short_uids"),
+    [
+        ("tags[]=home", ["0"]),  # case-insensitive
+        ("tags[]=CHECKOUT&tags[]=summer%20sale", ["0", "2"]),  # OR-ed, each value encodeURIComponent-encoded
+        ("tags%5B%5D=checkout", ["2"]),
+        ("tags[]=nothing", []),
+        ("tags[]=&other=1", ["0", "1", "2"]),  # no tag: the whole manifest
+    ],
+)
+async def test_tags_filter_the_manifest_and_short_uids_stay_put(
+    edge: httpx.AsyncClient, query: str, short_uids: list[str]
+) -> None:
+    r = await edge.get(f"/manifest?{query}", headers=user("u-tags"))
+    assert r.status_code == 200, r.text
+    assert [e["shortUid"] for e in r.json()["experiences"]] == short_uids
+    assert r.headers["x-cs-personalize-user-uid"] == "u-tags"
+
+
+async def test_more_than_ten_tags_is_a_bad_request(edge: httpx.AsyncClient) -> None:
+    ten = "&".join(f"tags[]=t{i}" for i in range(10))
+    assert (await edge.get(f"/manifest?{ten}", headers=user("u"))).status_code == 200
+    r = await edge.get(f"/manifest?{ten}&tags[]=t10", headers=user("u"))
+    assert r.status_code == 400
+    assert r.json()["error"] == "personalize.BAD_REQUEST" and "tags" in r.json()["message"]
 
 
 async def test_attributes_change_the_manifest_and_merges_let_the_source_win(

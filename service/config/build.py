@@ -215,6 +215,7 @@ class _Builder:
             status=Status(item.status),
             live=live,
             draft=draft,
+            tags=frozenset(tag.lower() for tag in item.tags),
             summary={"id": exp_id, "friendlyId": item.friendly_id, "name": item.name or item.friendly_id},
         )
 

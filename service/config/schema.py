@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 FRIENDLY_ID = r"^[a-z0-9_]+$"
@@ -316,6 +316,9 @@ class Experience(Version):
     project: str | None = None
     name: str = ""
     status: Literal["draft", "active", "paused"] = "draft"
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, description="Labels the Contentstack manifest filters on (`tags[]`, case-insensitive)."
+    )
     draft: Version | None = Field(None, description="A draft version beside the live one, run only in preview.")
 
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response
@@ -33,6 +34,18 @@ from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 
 USER_HEADERS = (b"x-cs-personalize-user-uid", b"x-cs-eclipse-user-uid")
+MAX_TAGS = 10  # as Contentstack's manifest
+
+
+def _tags(query_string: bytes) -> frozenset[str]:
+    """`?tags[]=a&tags[]=b`: OR-ed, case-insensitive, at most ten (blank values are ignored)."""
+    if not query_string:
+        return frozenset()
+    query = query_string.decode("latin-1")
+    tags = {v.strip().lower() for k, v in parse_qsl(query, keep_blank_values=True) if k == "tags[]" and v.strip()}
+    if len(tags) > MAX_TAGS:
+        raise ApiError(400, f"at most {MAX_TAGS} tags, not {len(tags)}", "tags[]")
+    return frozenset(tags)
 
 
 def _user(incoming: Incoming) -> str | None:
@@ -61,14 +74,20 @@ class EdgeApi:
         raise ApiError(404, f"Project not found: {uid or '(no x-project-uid header)'}", "x-project-uid")
 
     async def manifest(self, scope: Scope, receive: Receive) -> Response:
-        """GET /manifest: every live experience, in priority (config) order, with the user's variant."""
+        """GET /manifest: every live experience, in priority (config) order, with the user's variant.
+
+        With `tags[]`, only the experiences carrying one of the tags; short uids stay the experience's place in
+        the whole project, so a filtered manifest names the same experiences as an unfiltered one."""
         incoming = Incoming(scope)
         project = self._project(scope, incoming)
+        tags = _tags(incoming.query_string)
         user = _user(incoming) or str(uuid.uuid4())
         runtime = self.runtime()
         guest = await self.guests.view(project.id, _identity(user)) if project.catalog.reads_guest else {}
         experiences = []
         for index, experience in enumerate(project.catalog.experiences.values()):
+            if tags and tags.isdisjoint(experience.tags):
+                continue
             request = DecisionRequest(friendly_id=experience.friendly_id, visitor_key=user, visitor_source="user",
                                       guest=guest)  # fmt: skip
             decision = await decide(

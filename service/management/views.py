@@ -88,6 +88,7 @@ def experience_view(index: int, experience: Experience) -> dict[str, Any]:
         "status": STATUS[experience.status],
         "latestVersion": version_uid(experience, latest),
         "referredAudiences": sorted(audiences),
+        "tags": sorted(experience.tags),
     }
 
 
