@@ -3,6 +3,9 @@ the minted user uid, impressions once per user, attribute upserts, and merges wh
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from service.app import create_app
 from service.config import load_runtime
 from service.profiles import ProfileStore
 from tests.conftest import app_client
+from tests.servers.process import serve_process, stop
 
 CONFIG = """
 projects: [{id: p, clientKey: k, contentstackProjectUid: 6512a1b2c3d4e5f6a7b8c9d0, allowedOrigins: ["*"]}]
@@ -38,6 +42,8 @@ experiences:
       - {id: b, weight: 5000, response: {x: 4}}
 """
 PROJECT = "6512a1b2c3d4e5f6a7b8c9d0"
+SDK_SCRIPT = Path(__file__).parent / "js" / "contentstack_edge_sdk.js"
+SDK = Path(__file__).parents[1] / "node_modules" / "@contentstack" / "personalize-edge-sdk"
 
 
 @pytest.fixture
@@ -149,3 +155,33 @@ async def test_errors_are_error_and_message(
 ) -> None:
     r = await edge.request(method, path, json=body, headers=headers)
     assert r.status_code == status and r.json()["error"] == error and r.json()["message"]
+
+
+@pytest.mark.slow
+def test_the_real_edge_sdk_works_against_the_service(tmp_path: Path) -> None:
+    """@contentstack/personalize-edge-sdk 1.0.27, pointed here with setEdgeApiUrl and otherwise unchanged."""
+    node = shutil.which("node")
+    if node is None or not SDK.is_dir():
+        pytest.fail("node and the edge SDK are needed: ./scripts/test installs the SDK with `npm ci`")
+    config, data = tmp_path / "c.yaml", tmp_path / "data"
+    config.write_text(CONFIG, encoding="utf-8")
+    proc, base = serve_process("--config", str(config), "--no-access-log", "--data-dir", str(data))
+    try:
+        run = subprocess.run([node, str(SDK_SCRIPT), base, PROJECT], capture_output=True, text=True, timeout=60)
+    finally:
+        stop(proc)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert len(seen["minted"]) == 36  # the SDK adopted the uid the manifest minted
+    assert [e["shortUid"] for e in seen["anonymous"]] == ["0", "1", "2"]
+    assert seen["anonymous"][0]["activeVariantShortUid"] is None  # not gold yet
+    assert seen["again"][0]["activeVariantShortUid"] == "0"  # set({plan: gold}) reached the profile
+    assert seen["again"][2] == seen["anonymous"][2]  # A/B sticky for the user
+    assert seen["tagged"] == [seen["again"][2]]  # tags: ["CHECKOUT"]
+    assert seen["knownBefore"][0]["activeVariantShortUid"] is None
+    assert seen["knownAfter"][0]["activeVariantShortUid"] == "0"  # setUserId merged the anonymous user in
+    assert seen["unknownProject"] == "Project not found: no-such-project"
+    known = ProfileStore(data / "profiles.sqlite3").guest_now("p", ("contentstack", "known-1"))
+    assert known is not None
+    assert known.attributes == {"plan": "gold"}
+    assert known.event_counts["clickCTA"] == 1 and known.event_counts["IMPRESSION"] == 1
