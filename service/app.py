@@ -186,13 +186,19 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "personalize"
 
 
+def open_profile_store(runtime: Runtime, data_dir: str | None) -> ProfileStore:
+    """The configured PostgreSQL schema (settings.storage.url), else profiles.sqlite3 in the data directory."""
+    if runtime.storage_url:
+        return ProfileStore(runtime.storage_url, runtime.profile_max_events, schema=runtime.storage_schema)
+    return ProfileStore(Path(data_dir or default_data_dir()) / "profiles.sqlite3", runtime.profile_max_events)
+
+
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` workers: PERSONALIZE_CONFIG (unset: the demo), PERSONALIZE_ACCESS_LOG."""
     access_log = AccessLog(enabled=os.environ.get("PERSONALIZE_ACCESS_LOG", "1") == "1")
     runtime = load_runtime(os.environ.get("PERSONALIZE_CONFIG") or None)
     server.BODY_TIMEOUT = runtime.body_timeout  # the protocol's body deadline (read when the worker starts)
-    data = Path(os.environ.get("PERSONALIZE_DATA_DIR") or default_data_dir())
-    store = ProfileStore(data / "profiles.sqlite3", max_events=runtime.profile_max_events)
+    store = open_profile_store(runtime, os.environ.get("PERSONALIZE_DATA_DIR"))
     app = create_app(runtime, access_log=access_log, store=store)
     gc.freeze()  # the compiled config lives as long as the process: keep it out of every GC pass
     return app

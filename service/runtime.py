@@ -47,6 +47,8 @@ class Runtime:
     management_origins: frozenset[str] = frozenset()  # CORS for the management-token endpoints
     profile_max_events: int = 1000  # events kept per guest
     retention_days: int = 365  # events and guests older than this are pruned
+    storage_url: str | None = field(default=None, repr=False)  # postgresql://…; None: SQLite in the data dir
+    storage_schema: str = "personalize"
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

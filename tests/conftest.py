@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
 import textwrap
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from starlette.applications import Starlette
 
 from service.app import create_app
-from service.config import load_runtime
+from service.config import demo_config_path, load_runtime
 from service.http.metrics import Metrics
+from service.profiles import ProfileStore
 from tests.servers.upstream import RunningUpstream, UpstreamState, build_app, free_port, serve
 
 MANAGEMENT_TOKEN = "demo-management-token"
@@ -67,3 +73,59 @@ def upstream() -> Iterator[RunningUpstream]:
 def fresh_upstream(upstream: RunningUpstream) -> RunningUpstream:
     upstream.state.reset()
     return upstream
+
+
+POSTGRES_URL = os.environ.get("PERSONALIZE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class OpenStore:
+    """Opens a ProfileStore on one test's database; every call opens the same one (a reopen, a second process)."""
+
+    def __init__(self, backend: str, tmp_path: Path) -> None:
+        self.postgres = backend == "postgresql"
+        self.target: str | Path = POSTGRES_URL if self.postgres else tmp_path / "data" / "profiles.sqlite3"
+        self.schema = f"test_{uuid.uuid4().hex[:20]}" if self.postgres else "personalize"
+        self.opened: list[ProfileStore] = []
+
+    def __call__(self, **options: Any) -> ProfileStore:
+        self.opened.append(ProfileStore(self.target, schema=self.schema, **options))
+        return self.opened[-1]
+
+    def serve_args(self, tmp_path: Path, config: str = "") -> list[str]:
+        """`personalize serve` arguments for a served process on this database (the config given, plus
+        settings.storage on PostgreSQL; SQLite is the data directory)."""
+        if not self.postgres:
+            args = ["--data-dir", str(Path(self.target).parent)]
+            if not config:
+                return args
+        else:
+            args = []
+            storage = f"settings:\n  storage: {{url: '{POSTGRES_URL}', schema: {self.schema}}}\n"
+            config = config or demo_config_path().read_text(encoding="utf-8")
+            has_settings = re.search(r"(?m)^settings:[ \t]*\n", config)
+            config = config.replace(has_settings[0], storage, 1) if has_settings else storage + config
+        path = tmp_path / f"served-{uuid.uuid4().hex[:8]}.yaml"
+        path.write_text(config, encoding="utf-8")
+        return [*args, "--config", str(path)]
+
+    def close(self) -> None:
+        for store in self.opened:
+            store.close()
+        if self.postgres:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
+                db.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """The profile store's two backends. PostgreSQL is the machine's server (trust auth, database `test`;
+    PERSONALIZE_TEST_POSTGRES overrides), a schema of its own per test, dropped afterwards. Never skipped:
+    .ci/run starts the server when it is down."""
+    opener = OpenStore(request.param, tmp_path)
+    yield opener
+    opener.close()
+
+
+@pytest.fixture
+def store(open_store: OpenStore) -> ProfileStore:
+    return open_store()

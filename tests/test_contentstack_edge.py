@@ -15,7 +15,7 @@ import pytest
 from service.app import create_app
 from service.config import load_runtime
 from service.profiles import ProfileStore
-from tests.conftest import app_client
+from tests.conftest import OpenStore, app_client
 from tests.servers.process import serve_process, stop
 
 CONFIG = """
@@ -44,11 +44,6 @@ experiences:
 PROJECT = "6512a1b2c3d4e5f6a7b8c9d0"
 SDK_SCRIPT = Path(__file__).parent / "js" / "contentstack_edge_sdk.js"
 SDK = Path(__file__).parents[1] / "node_modules" / "@contentstack" / "personalize-edge-sdk"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ProfileStore:
-    return ProfileStore(tmp_path / "p.sqlite3")
 
 
 @pytest.fixture
@@ -158,14 +153,12 @@ async def test_errors_are_error_and_message(
 
 
 @pytest.mark.slow
-def test_the_real_edge_sdk_works_against_the_service(tmp_path: Path) -> None:
+def test_the_real_edge_sdk_works_against_the_service(tmp_path: Path, open_store: OpenStore) -> None:
     """@contentstack/personalize-edge-sdk 1.0.27, pointed here with setEdgeApiUrl and otherwise unchanged."""
     node = shutil.which("node")
     if node is None or not SDK.is_dir():
         pytest.fail("node and the edge SDK are needed: ./scripts/test installs the SDK with `npm ci`")
-    config, data = tmp_path / "c.yaml", tmp_path / "data"
-    config.write_text(CONFIG, encoding="utf-8")
-    proc, base = serve_process("--config", str(config), "--no-access-log", "--data-dir", str(data))
+    proc, base = serve_process("--no-access-log", *open_store.serve_args(tmp_path, CONFIG))
     try:
         run = subprocess.run([node, str(SDK_SCRIPT), base, PROJECT], capture_output=True, text=True, timeout=60)
     finally:
@@ -181,7 +174,7 @@ def test_the_real_edge_sdk_works_against_the_service(tmp_path: Path) -> None:
     assert seen["knownBefore"][0]["activeVariantShortUid"] is None
     assert seen["knownAfter"][0]["activeVariantShortUid"] == "0"  # setUserId merged the anonymous user in
     assert seen["unknownProject"] == "Project not found: no-such-project"
-    known = ProfileStore(data / "profiles.sqlite3").guest_now("p", ("contentstack", "known-1"))
+    known = open_store().guest_now("p", ("contentstack", "known-1"))
     assert known is not None
     assert known.attributes == {"plan": "gold"}
     assert known.event_counts["clickCTA"] == 1 and known.event_counts["IMPRESSION"] == 1

@@ -13,13 +13,12 @@ from service.app import create_app
 from service.cli import main
 from service.config import load_runtime
 from service.profiles import Event, ProfileStore, privacy
-from tests.conftest import MANAGEMENT_TOKEN, app_client
+from tests.conftest import MANAGEMENT_TOKEN, OpenStore, app_client
 
 TOKEN = {"Authorization": f"Bearer {MANAGEMENT_TOKEN}"}
 
 
-async def test_find_read_export_and_delete_a_guest(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
+async def test_find_read_export_and_delete_a_guest(store: ProfileStore, tmp_path: Path) -> None:
     async with app_client(create_app(load_runtime(env={}), store=store)) as c:
         for body in (
             {"type": "VIEW", "browser_id": "b-1", "client_key": "demo", "page": "home"},
@@ -62,15 +61,14 @@ async def test_find_read_export_and_delete_a_guest(tmp_path: Path) -> None:
     ("path", "status", "field"),
     [("/management/guests", 400, "kind"), ("/management/guests?kind=browser&id=nobody", 404, "id")],
 )
-async def test_guest_errors(tmp_path: Path, path: str, status: int, field: str) -> None:
-    async with app_client(create_app(load_runtime(env={}), store=ProfileStore(tmp_path / "p.sqlite3"))) as c:
+async def test_guest_errors(store: ProfileStore, tmp_path: Path, path: str, status: int, field: str) -> None:
+    async with app_client(create_app(load_runtime(env={}), store=store)) as c:
         assert (await c.get(path)).status_code == 401
         r = await c.get(path, headers=TOKEN)
         assert r.status_code == status and field in r.json()["errors"]
 
 
-async def test_retention_prunes_old_events_and_guests(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
+async def test_retention_prunes_old_events_and_guests(store: ProfileStore, tmp_path: Path) -> None:
     await store.record("p", [("browser", "old")], Event("VIEW", 100.0))
     await store.record("p", [("browser", "both")], Event("VIEW", 100.0))
     await store.record("p", [("browser", "both")], Event("VIEW", 300.0))
@@ -80,13 +78,16 @@ async def test_retention_prunes_old_events_and_guests(tmp_path: Path) -> None:
     assert both is not None and both.event_counts == {"VIEW": 1}
 
 
-def test_cli_exports_and_deletes_by_identity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exports_and_deletes_by_identity(
+    tmp_path: Path, open_store: OpenStore, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
 
-    store = ProfileStore(tmp_path / "profiles.sqlite3")
+    store = open_store()
     asyncio.run(store.record("demo", [("email", "bo@example.com")], Event("LOGIN", 1.0)))
     store.close()
-    args: list[Any] = ["guest", "--data-dir", str(tmp_path), "--project", "demo", "--identity", "email:bo@example.com"]
+    where = open_store.serve_args(tmp_path)  # --data-dir (SQLite) or --config with settings.storage
+    args: list[Any] = ["guest", *where, "--project", "demo", "--identity", "email:bo@example.com"]
     assert main([*args[:1], "export", *args[1:]]) == 0
     assert json.loads(capsys.readouterr().out)["events"][0]["type"] == "LOGIN"
     assert main([*args[:1], "delete", *args[1:]]) == 0

@@ -1,18 +1,17 @@
-"""The SQLite profile store: guests found by any identity, identities linked, attributes merged, history
-bounded, migrations versioned."""
+"""The profile store, on SQLite and on PostgreSQL alike: guests found by any identity, identities linked,
+attributes merged, history bounded, migrations versioned."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from service.profiles import Event, ProfileStore, SchemaError
+from tests.conftest import OpenStore
 
 
-async def test_any_identity_finds_the_guest_and_new_ones_are_linked(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
+async def test_any_identity_finds_the_guest_and_new_ones_are_linked(store: ProfileStore) -> None:
     first = await store.record("p", [("browser", "b-1")], Event("VIEW", 100.0))
     again = await store.record("p", [("browser", "b-1"), ("email", "ana@example.com")], Event("IDENTITY", 200.0))
     by_email = await store.record("p", [("email", "ana@example.com"), ("crm", "42")], Event("LOGIN", 300.0))
@@ -26,8 +25,8 @@ async def test_any_identity_finds_the_guest_and_new_ones_are_linked(tmp_path: Pa
     assert await store.guest("p", ("browser", "nobody")) is None
 
 
-async def test_attributes_merge_and_history_is_bounded(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3", max_events=3)
+async def test_attributes_merge_and_history_is_bounded(open_store: OpenStore) -> None:
+    store = open_store(max_events=3)
     for n in range(5):
         await store.record("p", [("browser", "b")], Event("VIEW", float(n), {"page": f"p{n}"}), {"n": n})
     await store.record("p", [("browser", "b")], Event("IDENTITY", 9.0), {"firstname": "Ana"})
@@ -39,26 +38,22 @@ async def test_attributes_merge_and_history_is_bounded(tmp_path: Path) -> None:
     assert events[1].data == {"page": "p4"}
 
 
-async def test_committed_events_are_there_after_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "p.sqlite3"
-    ref = await ProfileStore(path).record("p", [("browser", "b")], Event("VIEW", 1.0))
-    reopened = ProfileStore(path)
+async def test_committed_events_are_there_after_reopening(open_store: OpenStore) -> None:
+    ref = await open_store().record("p", [("browser", "b")], Event("VIEW", 1.0))
+    reopened = open_store()
     assert reopened.schema_version == 5
     guest = await reopened.guest("p", ("browser", "b"))
     assert guest is not None and guest.ref == ref
 
 
-def test_a_newer_schema_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "p.sqlite3"
-    ProfileStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version=99")
+def test_a_newer_schema_is_a_clear_error(open_store: OpenStore) -> None:
+    with open_store().locked() as db:
+        db.set_schema_version(99)  # as a newer release would leave it
     with pytest.raises(SchemaError, match="schema is version 99, newer than this code knows"):
-        ProfileStore(path)
+        open_store()
 
 
-async def test_a_write_naming_two_guests_merges_them_without_loss(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
+async def test_a_write_naming_two_guests_merges_them_without_loss(store: ProfileStore) -> None:
     person = await store.record("p", [("crm", "42")], Event("LOGIN", 50.0), {"tier": "gold", "city": "Oslo"})
     browser = await store.record("p", [("browser", "b-1")], Event("VIEW", 10.0), {"tier": "none", "lang": "no"})
     assert person != browser
@@ -77,12 +72,12 @@ async def test_a_write_naming_two_guests_merges_them_without_loss(tmp_path: Path
     assert merged == (person,)  # the merged ref keeps resolving
 
 
-async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(tmp_path: Path) -> None:
+async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(open_store: OpenStore) -> None:
     import asyncio
 
     from service.profiles import Write
 
-    store = ProfileStore(tmp_path / "p.sqlite3", max_events=2)
+    store = open_store(max_events=2)
     good = [store.record("p", [("browser", f"b-{n % 5}")], Event("VIEW", float(n))) for n in range(40)]
     bad = store.record_many("p", [Write((("browser", {"not": "text"}),), Event("VIEW", 1.0))])  # type: ignore[arg-type]
     results = await asyncio.gather(*good, bad, return_exceptions=True)
@@ -93,9 +88,9 @@ async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(tmp_pa
         assert [e.at for e in await store.events(guest.ref)] == [float(35 + n), float(30 + n)]
 
 
-async def test_recent_windows_the_latest_touch_and_days_since_last_seen(tmp_path: Path) -> None:
+async def test_recent_windows_the_latest_touch_and_days_since_last_seen(open_store: OpenStore) -> None:
     day, now = 86_400.0, 100 * 86_400.0
-    store = ProfileStore(tmp_path / "p.sqlite3", clock=lambda: now)
+    store = open_store(clock=lambda: now)
     history = [
         (now - 40 * day, "VIEW", "old"),
         (now - 5 * day, "VIEW", "week"),
@@ -120,13 +115,38 @@ async def test_recent_windows_the_latest_touch_and_days_since_last_seen(tmp_path
     assert view["daysSinceLastSeen"] == round((3 * 3600 - 2900) / day, 3)
 
 
-async def test_a_message_id_is_stored_once_across_processes(tmp_path: Path) -> None:
-    """Two stores on one file stand for two worker processes: the de-duplication lives in the database."""
+async def test_a_message_id_is_stored_once_across_processes(open_store: OpenStore) -> None:
+    """Two stores on one database stand for two worker processes: the de-duplication lives in the database."""
     from service.profiles import Write
 
-    first, second = ProfileStore(tmp_path / "p.sqlite3"), ProfileStore(tmp_path / "p.sqlite3")
+    first, second = open_store(), open_store()
     write = Write((("user", "u"),), Event("Bought", 1.0), message_id="m-1")
     assert await first.record_many("p", [write]) != [None]
     assert await second.record_many("p", [write]) == [None]  # the other process had it already
     guest = await second.guest("p", ("user", "u"))
     assert guest is not None and guest.event_counts == {"Bought": 1}
+
+
+def test_storage_settings_are_checked_at_load_and_the_url_stays_secret(tmp_path: Path) -> None:
+    from service.config import ConfigError, load_runtime
+
+    config = tmp_path / "c.yaml"
+    config.write_text("settings: {storage: {url: '${env:DB_URL}', schema: Bad-Name}}\nprojects: [{id: p}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_runtime(config, env={"DB_URL": "mysql://u:hunter2@db/x"})
+    issues = [str(issue) for issue in info.value.issues]
+    assert any("settings.storage.url: Value error, must start with postgresql://" in i for i in issues), issues
+    assert any("settings.storage.schema" in i for i in issues), issues
+    assert "hunter2" not in str(info.value)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("settings: {storage: {url: '${env:DB_URL}'}}\nprojects: [{id: p}]\n")
+    loaded = load_runtime(ok, env={"DB_URL": "postgresql://u:hunter2@127.0.0.1:1/x"})
+    assert loaded.storage_url == "postgresql://u:hunter2@127.0.0.1:1/x" and "hunter2" not in repr(loaded)
+
+
+def test_an_unreachable_postgresql_is_a_clear_error_without_the_password() -> None:
+    from service.profiles.database import StorageError
+
+    with pytest.raises(StorageError, match="cannot connect to PostgreSQL") as info:
+        ProfileStore("postgresql://u:hunter2@127.0.0.1:1/x")  # port 1: nothing listens
+    assert "hunter2" not in str(info.value)

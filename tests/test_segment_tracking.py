@@ -17,18 +17,13 @@ import pytest
 from service.app import create_app
 from service.config import load_runtime
 from service.profiles import ProfileStore
-from tests.conftest import app_client
+from tests.conftest import OpenStore, app_client
 from tests.servers.process import serve_process, stop
 
 
 def track(user: str = "u-1", **extra: Any) -> dict[str, Any]:
     return {"type": "track", "event": "Item Purchased", "userId": user, "anonymousId": None,
             "messageId": str(uuid.uuid4()), "timestamp": "2026-11-30T12:00:00.000+00:00", **extra}  # fmt: skip
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ProfileStore:
-    return ProfileStore(tmp_path / "p.sqlite3")
 
 
 @pytest.fixture
@@ -124,11 +119,10 @@ async def test_every_type_and_the_short_paths(segment: httpx.AsyncClient, store:
 
 
 @pytest.mark.slow
-def test_analytics_python_delivers_without_an_error(tmp_path: Path) -> None:
+def test_analytics_python_delivers_without_an_error(tmp_path: Path, open_store: OpenStore) -> None:
     from segment.analytics import Client
 
-    data = tmp_path / "data"
-    proc, base = serve_process("--no-access-log", "--data-dir", str(data))
+    proc, base = serve_process("--no-access-log", *open_store.serve_args(tmp_path))
     errors: list[Any] = []
     try:
         for gzipped in (False, True):  # sync_mode sends each call at once; gzip as the library compresses
@@ -142,7 +136,7 @@ def test_analytics_python_delivers_without_an_error(tmp_path: Path) -> None:
     finally:
         stop(proc)
     assert errors == []
-    guest = ProfileStore(data / "profiles.sqlite3").guest_now("demo", ("user", "lib-user"))
+    guest = open_store().guest_now("demo", ("user", "lib-user"))
     assert guest is not None
     assert guest.event_counts == {"IDENTIFY": 2, "Order Completed": 2, "PAGE": 2}
     assert guest.attributes == {"email": "lib@example.com"}

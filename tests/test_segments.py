@@ -30,10 +30,9 @@ experiences:
 TOKEN = {"Authorization": "Bearer t"}
 
 
-async def test_entries_and_exits_are_recorded_in_the_events_own_request(tmp_path: Path) -> None:
+async def test_entries_and_exits_are_recorded_in_the_events_own_request(store: ProfileStore, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(CONFIG, encoding="utf-8")
-    store = ProfileStore(tmp_path / "p.sqlite3")
     app = create_app(load_runtime(config, env={}), store=store)
 
     def sitecore(kind: str, **extra: Any) -> dict[str, Any]:
@@ -65,10 +64,9 @@ async def test_entries_and_exits_are_recorded_in_the_events_own_request(tmp_path
         assert r.json() == {"hero": "default"}
 
 
-async def test_a_guest_leaves_a_segment_when_it_no_longer_matches(tmp_path: Path) -> None:
+async def test_a_guest_leaves_a_segment_when_it_no_longer_matches(store: ProfileStore, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(CONFIG, encoding="utf-8")
-    store = ProfileStore(tmp_path / "p.sqlite3")
     async with app_client(create_app(load_runtime(config, env={}), store=store)) as c:
         for tier in ("gold", "silver"):
             body = {"writeKey": "wk", "userId": "u-2", "traits": {"tier": tier}}

@@ -15,7 +15,7 @@ import pytest
 from service.app import create_app
 from service.config import load_runtime
 from service.profiles import ProfileStore
-from tests.conftest import app_client
+from tests.conftest import OpenStore, app_client
 from tests.servers.process import serve_process, stop
 
 VIEW = {"type": "VIEW", "browser_id": "b-1", "channel": "WEB", "language": "EN", "currency": "EUR", "page": "home"}
@@ -31,9 +31,8 @@ VIEW = {"type": "VIEW", "browser_id": "b-1", "channel": "WEB", "language": "EN",
     ],
 )
 async def test_every_client_form_stores_the_event(
-    method: str, path: str, headers: dict[str, str], body: Any, tmp_path: Path
+    store: ProfileStore, method: str, path: str, headers: dict[str, str], body: Any, tmp_path: Path
 ) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
     async with app_client(create_app(load_runtime(env={}), store=store)) as client:
         r = await client.request(method, path, json=body, headers=headers)
     assert r.status_code == 201, r.text
@@ -44,8 +43,7 @@ async def test_every_client_form_stores_the_event(
     assert guest.event_counts == {"VIEW": 1}
 
 
-async def test_identity_events_link_identifiers_and_keep_the_person(tmp_path: Path) -> None:
-    store = ProfileStore(tmp_path / "p.sqlite3")
+async def test_identity_events_link_identifiers_and_keep_the_person(store: ProfileStore, tmp_path: Path) -> None:
     identity = {
         "type": "IDENTITY",
         "browser_id": "b-2",
@@ -94,10 +92,10 @@ experiences:
 """
 
 
-async def test_page_views_change_what_callflows_answers(tmp_path: Path) -> None:
+async def test_page_views_change_what_callflows_answers(store: ProfileStore, tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    app = create_app(load_runtime(path, env={}), store=ProfileStore(tmp_path / "p.sqlite3"))
+    app = create_app(load_runtime(path, env={}), store=store)
     call = {"clientKey": "k", "friendlyId": "hero", "browserId": "b-9"}
     async with app_client(app) as client:
         answers = []
@@ -114,20 +112,20 @@ async def test_page_views_change_what_callflows_answers(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_an_answered_event_survives_kill_9(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    proc, base = serve_process("--no-access-log", "--data-dir", str(data))
+def test_an_answered_event_survives_kill_9(tmp_path: Path, open_store: OpenStore) -> None:
+    served = open_store.serve_args(tmp_path)
+    proc, base = serve_process("--no-access-log", *served)
     try:
         r = httpx.post(f"{base}/v1.2/events", json={**VIEW, "browser_id": "b-kill", "client_key": "demo"})
         assert r.status_code == 201
     finally:
         proc.send_signal(signal.SIGKILL)  # the moment after the answer: no shutdown, no flush
         proc.wait(timeout=10)
-    store = ProfileStore(data / "profiles.sqlite3")
+    store = open_store()
     guest = store.guest_now("demo", ("browser", "b-kill"))
     assert guest is not None and guest.ref == r.json()["customer_ref"] and guest.event_counts == {"VIEW": 1}
     store.close()
-    proc, base = serve_process("--no-access-log", "--data-dir", str(data))  # a restart opens the same file
+    proc, base = serve_process("--no-access-log", *served)  # a restart opens the same database
     try:
         r = httpx.post(f"{base}/v1.2/events", json={**VIEW, "browser_id": "b-kill", "client_key": "demo"})
         assert r.json()["customer_ref"] == guest.ref  # the same guest, found by its stored identity

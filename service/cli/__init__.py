@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     guest = sub.add_parser("guest", help="export or delete everything stored about a guest")
     guest.add_argument("action", choices=["export", "delete"])
     guest.add_argument("--data-dir", help="the served data directory (default: as personalize serve)")
+    guest.add_argument("--config", help="the served config, for settings.storage (default: the demo)")
     guest.add_argument("--project", required=True, help="the project id")
     target = guest.add_mutually_exclusive_group(required=True)
     target.add_argument("--ref", help="the guest ref (a merged ref is followed)")

@@ -250,8 +250,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_guest(args: argparse.Namespace) -> int:
-    from ..app import default_data_dir
-    from ..profiles import ProfileStore, privacy
+    from ..app import open_profile_store
+    from ..profiles import privacy
 
     identity = None
     if args.identity:
@@ -260,7 +260,7 @@ def cmd_guest(args: argparse.Namespace) -> int:
             print("--identity is KIND:ID, e.g. email:ana@example.com", file=sys.stderr)
             return 2
         identity = (kind, value)
-    store = ProfileStore(Path(args.data_dir or default_data_dir()) / "profiles.sqlite3")
+    store = open_profile_store(load_or_report(args.config), args.data_dir)
 
     async def run() -> dict[str, Any] | None:
         ref = await privacy.find_ref(store, args.project, args.ref, identity)

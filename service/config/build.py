@@ -264,6 +264,8 @@ class _Builder:
             body_timeout=settings.body_timeout_ms / 1000,
             profile_max_events=settings.profiles.max_events,
             retention_days=settings.profiles.retention_days,
+            storage_url=settings.storage.url.get_secret_value() if settings.storage.url else None,
+            storage_schema=settings.storage.postgres_schema,
             source=source,
             management_origins=frozenset(self.loaded.management.allowed_origins),
             management_tokens=tuple(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 FRIENDLY_ID = r"^[a-z0-9_]+$"
@@ -28,6 +28,23 @@ class ProfileSettings(_Model):
     )
 
 
+class StorageSettings(_Model):
+    url: SecretStr | None = Field(
+        None,
+        description="postgresql://… for profiles (reference it as ${env:NAME}); unset: SQLite in the data dir.",
+    )
+    postgres_schema: str = Field(
+        "personalize", alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="The PostgreSQL schema."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (SQLite needs no url: it lives in the data dir)")
+        return url
+
+
 class Settings(_Model):
     default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
@@ -35,6 +52,7 @@ class Settings(_Model):
         10_000, ge=100, le=300_000, description="A body that has not fully arrived by then gets 408."
     )
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     sandbox: bool = Field(False, description="Mount the demo's offline sandbox API under /sandbox.")
     sandbox_client_secret: SecretStr = Field(SecretStr("sandbox-secret"), description="The sandbox's client secret.")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from typing import Any
 
+from .database import Database
 from .store import Identity, ProfileStore
 
 
@@ -66,7 +66,7 @@ async def export_guest(store: ProfileStore, ref: str) -> dict[str, Any]:
     return await asyncio.to_thread(_export, store, ref)
 
 
-def _erase(db: sqlite3.Connection, ref: str) -> dict[str, int]:
+def _erase(db: Database, ref: str) -> dict[str, int]:
     """Delete every row about a guest, in the caller's transaction; how many of each kind went."""
     return {
         "events": db.execute("DELETE FROM events WHERE guest = ?", (ref,)).rowcount,

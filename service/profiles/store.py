@@ -1,9 +1,10 @@
-"""Guest profiles and their events in SQLite: one file under the data directory, WAL mode, migrated on open.
+"""Guest profiles and their events: in SQLite (one file under the data directory, WAL mode) or in a
+PostgreSQL schema (`settings.storage.url`), migrated on open; database.py holds what differs between them.
 
-Plain `sqlite3` (the standard library) on one connection, used from one worker thread at a time so the
-event loop never blocks on the disk. A call that answers 2xx has committed: with WAL and
-`synchronous=NORMAL` a committed transaction survives the process being killed (a power cut may lose the
-last ones; `synchronous=FULL` is one setting away). Concurrent writers in this process share the lock.
+One connection, used from one worker thread at a time so the event loop never blocks on the database. A
+call that answers 2xx has committed: with WAL and `synchronous=NORMAL` a committed SQLite transaction
+survives the process being killed (a power cut may lose the last ones; `synchronous=FULL` is one setting
+away); PostgreSQL commits durably. Concurrent writers in this process share the lock.
 
 A guest is found by any of its identities (`browser`, `email`, `<provider>` from identifiers, Segment's
 `user` and `anonymous`, later Contentstack's user uid); an event carrying an identity nobody has yet
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .database import Database, open_database
 from .migrations import MIGRATIONS, SchemaError
 
 Identity = tuple[str, str]  # (kind, value): ("browser", "b-1"), ("email", "ana@example.com"), ("crm", "42")
@@ -94,47 +95,54 @@ class Guest:
 
 
 class ProfileStore:
-    """The profile store of one process; `max_events` bounds each guest's history (oldest pruned)."""
+    """The profile store of one process; `max_events` bounds each guest's history (oldest pruned).
+    `target` is a SQLite file path (or ":memory:") or a `postgresql://` URL, whose tables live in `schema`."""
 
-    def __init__(self, path: str | Path, max_events: int = 1000, clock: Callable[[], float] = time.time) -> None:
-        self.path = str(path)
+    def __init__(
+        self,
+        target: str | Path,
+        max_events: int = 1000,
+        clock: Callable[[], float] = time.time,
+        schema: str = "personalize",
+    ) -> None:
         self.max_events = max_events
         self.clock = clock
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db: Database = open_database(target, schema)
+        self.path = self._db.name  # for messages: never a URL, which may carry a password
         self._lock = threading.Lock()
         self._queue: list[tuple[str, list[Write], asyncio.Future[list[str | None]]]] = []
         self._flusher: asyncio.Future[None] | None = None
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
 
     # --- schema -----------------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > len(MIGRATIONS):
-            raise SchemaError(
-                f"{self.path}: the schema is version {version}, newer than this code knows ({len(MIGRATIONS)}); "
-                "run a newer personalize"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.execute("BEGIN IMMEDIATE")
+        """Every migration past the stored version, each in its own write transaction (one process at a time)."""
+        while True:
+            self._db.begin_write()
             try:
-                for statement in _statements(script):  # executescript would commit on its own
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number}")
-                self._db.execute("COMMIT")
+                version = self._db.schema_version()
+                if version > len(MIGRATIONS):
+                    raise SchemaError(
+                        f"{self.path}: the schema is version {version}, newer than this code knows "
+                        f"({len(MIGRATIONS)}); run a newer personalize"
+                    )
+                if version == len(MIGRATIONS):
+                    self._db.commit()
+                    return
+                for statement in _statements(MIGRATIONS[version]):  # executescript would commit on its own
+                    self._db.execute(self._db.ddl(statement))
+                self._db.set_schema_version(version + 1)
+                self._db.commit()
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return self._db.schema_version()
 
     # --- writes -----------------------------------------------------------------------------------------
 
@@ -198,7 +206,7 @@ class ProfileStore:
         db, identities, event, attributes = self._db, write.identities, write.event, write.attributes
         if write.message_id is not None:
             seen = db.execute(
-                "INSERT OR IGNORE INTO seen_messages(project, message_id, at) VALUES (?, ?, ?)",
+                "INSERT INTO seen_messages(project, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (project, write.message_id, float("inf") if write.message_forever else self.clock()),
             )
             if seen.rowcount == 0:
@@ -215,10 +223,10 @@ class ProfileStore:
                 (ref, project, now, now),
             )
         else:
-            db.execute("UPDATE guests SET last_seen = max(last_seen, ?) WHERE ref = ?", (now, ref))
+            db.execute("UPDATE guests SET last_seen = ? WHERE ref = ? AND last_seen < ?", (now, ref, now))
         for kind, value in identities:
             db.execute(
-                "INSERT OR IGNORE INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?)",
+                "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (project, kind, value, ref),
             )
         if attributes:
@@ -293,7 +301,9 @@ class ProfileStore:
         )
         db.execute("UPDATE merged_guests SET into_ref = ? WHERE into_ref = ?", (into, other))
         db.execute(
-            "INSERT OR REPLACE INTO merged_guests(ref, into_ref, at) VALUES (?, ?, ?)", (other, into, self.clock())
+            "INSERT INTO merged_guests(ref, into_ref, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (ref) DO UPDATE SET into_ref = excluded.into_ref, at = excluded.at",
+            (other, into, self.clock()),
         )
         db.execute("DELETE FROM guests WHERE ref = ?", (other,))
 
@@ -304,22 +314,22 @@ class ProfileStore:
         return found[0] if found else None
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[sqlite3.Connection]:
+    def locked(self) -> Iterator[Database]:
         """The connection, held for the block (reads and one-off maintenance in a worker thread)."""
         with self._lock:
             yield self._db
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Database]:
         """The connection in a write transaction: committed when the block ends, rolled back if it raises."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin_write()
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
-            self._db.execute("COMMIT")
+            self._db.commit()
 
     # --- reads ------------------------------------------------------------------------------------------
 

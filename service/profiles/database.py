@@ -1,0 +1,144 @@
+"""The profile store's connection: embedded SQLite (a file path) or PostgreSQL (a `postgresql://` URL).
+
+The store writes one SQL for both: `?` placeholders (psycopg's `%s` here), `ON CONFLICT` upserts and
+`RETURNING`, which SQLite has had since 3.35. What differs lives in this module:
+
+- a write transaction: SQLite's `BEGIN IMMEDIATE` takes the file's one write lock; on PostgreSQL `BEGIN`
+  plus a transaction-level advisory lock gives the same one writer at a time per schema, across processes,
+  so finding-or-creating a guest by identity cannot race into two guests;
+- where the schema version is kept (`PRAGMA user_version`; a one-row table on PostgreSQL);
+- two column types in the migrations (SQLite's `REAL` and `AUTOINCREMENT` keys).
+
+Both are plain synchronous drivers (sqlite3, psycopg 3) on one connection used from one worker thread at a
+time; the store calls them through `asyncio.to_thread`, so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class StorageError(RuntimeError):
+    """The configured database cannot be used (driver missing, server unreachable, bad schema name)."""
+
+
+def is_url(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+class Database:
+    """One connection; `execute` returns a cursor (iterable, `fetchone`, `fetchall`, `rowcount`)."""
+
+    name: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def begin_write(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def set_schema_version(self, version: int) -> None:
+        raise NotImplementedError
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    """A file in WAL mode, `synchronous=NORMAL`: a committed transaction survives the process being killed."""
+
+    def __init__(self, path: str) -> None:
+        self.name = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql, params)
+
+    def begin_write(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_schema_version(self, version: int) -> None:
+        self._db.execute(f"PRAGMA user_version={int(version)}")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresDatabase(Database):
+    """A schema (created when missing) in a PostgreSQL database; autocommit, transactions begun explicitly."""
+
+    def __init__(self, url: str, schema: str = "personalize") -> None:
+        try:
+            import psycopg  # only deployments that configure PostgreSQL need it
+        except ImportError:
+            raise StorageError("settings.storage.url is PostgreSQL: pip install 'personalize[postgresql]'") from None
+        if not SCHEMA_NAME.match(schema):
+            raise StorageError(f"schema {schema!r}: lower-case letters, digits and _, at most 63")
+        self.name = f"PostgreSQL schema {schema}"  # never the URL: it may carry a password
+        self._lock_key = zlib.crc32(schema.encode())  # the advisory lock of this schema's writers
+        try:
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:  # its message names host and port, never the password
+            raise StorageError(f"settings.storage.url: cannot connect to PostgreSQL: {exc}".strip()) from None
+        self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self._db.execute(f'SET search_path TO "{schema}"')
+        self._sql: dict[str, str] = {}
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        translated = self._sql.get(sql)
+        if translated is None:  # the store's SQL has no `?` or `%` but its placeholders
+            translated = self._sql[sql] = sql.replace("?", "%s")
+        return self._db.execute(translated, tuple(params))
+
+    def begin_write(self) -> None:
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+
+    def schema_version(self) -> int:
+        self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def set_schema_version(self, version: int) -> None:
+        self._db.execute("DELETE FROM schema_version")
+        self._db.execute("INSERT INTO schema_version(version) VALUES (%s)", (version,))
+
+    def ddl(self, statement: str) -> str:
+        statement = statement.replace(
+            "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+        )
+        return re.sub(r"\bREAL\b", "DOUBLE PRECISION", statement)  # PostgreSQL's REAL is 4 bytes
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_database(target: str | Path, schema: str = "personalize") -> Database:
+    return PostgresDatabase(str(target), schema) if is_url(target) else SqliteDatabase(str(target))
