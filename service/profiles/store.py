@@ -62,6 +62,10 @@ class Write:
 DEDUPE_SECONDS = 24 * 3600
 TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
 RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<TYPE>: counts in the last days
+# A guest's counts by type, over the history kept and over each recent window, in one pass (one round trip).
+COUNTS_SQL = "SELECT type, count(*){} FROM events WHERE guest = ? GROUP BY type".format(
+    "".join(", sum(CASE WHEN at >= ? THEN 1 ELSE 0 END)" for _ in RECENT_WINDOWS)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,17 +350,12 @@ class ProfileStore:
         db = self._db
         row = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
         identities = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
-        counts = db.execute("SELECT type, count(*) FROM events WHERE guest = ? GROUP BY type", (ref,)).fetchall()
         segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
         now = self.clock()
+        rows = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref)).fetchall()
+        counts = {row[0]: int(row[1]) for row in rows}
         recent = {
-            name: dict(
-                db.execute(
-                    "SELECT type, count(*) FROM events WHERE guest = ? AND at >= ? GROUP BY type",
-                    (ref, now - days * 86_400),
-                ).fetchall()
-            )
-            for name, days in RECENT_WINDOWS
+            name: {row[0]: int(row[2 + i]) for row in rows if row[2 + i]} for i, (name, _) in enumerate(RECENT_WINDOWS)
         }
         return Guest(
             ref,
@@ -365,7 +364,7 @@ class ProfileStore:
             row[1],
             tuple((k, v) for k, v in identities.fetchall()),
             json.loads(row[2]),
-            dict(counts),
+            counts,
             tuple(s for (s,) in segments),
             recent,
             self._session(ref),
