@@ -150,3 +150,18 @@ def test_an_unreachable_postgresql_is_a_clear_error_without_the_password() -> No
     with pytest.raises(StorageError, match="cannot connect to PostgreSQL") as info:
         ProfileStore("postgresql://u:hunter2@127.0.0.1:1/x")  # port 1: nothing listens
     assert "hunter2" not in str(info.value)
+
+
+def test_migrate_brings_the_schema_up_and_refuses_a_newer_one(
+    tmp_path: Path, open_store: OpenStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
+    from service.profiles.migrations import MIGRATIONS
+
+    where = open_store.serve_args(tmp_path)
+    assert main(["migrate", *where]) == 0
+    assert f"schema version {len(MIGRATIONS)}" in capsys.readouterr().out
+    with open_store().locked() as db:
+        db.set_schema_version(len(MIGRATIONS) + 1)
+    assert main(["migrate", *where]) == 1
+    assert "newer than this code knows" in capsys.readouterr().err

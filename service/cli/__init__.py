@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--ref", help="the guest ref (a merged ref is followed)")
     target.add_argument("--identity", help="KIND:ID, e.g. email:ana@example.com or browser:b-1")
     guest.set_defaults(func=_lazy("commands", "cmd_guest"))
+    migrate = sub.add_parser("migrate", help="bring the profile store's schema up to this version, then exit")
+    migrate.add_argument("--data-dir", help="the served data directory (default: as personalize serve)")
+    migrate.add_argument("--config", help="the served config, for settings.storage (default: the demo)")
+    migrate.set_defaults(func=_lazy("commands", "cmd_migrate"))
     schema = sub.add_parser("schema", help="print the JSON Schema of the config format")
     schema.set_defaults(func=_lazy("commands", "cmd_schema"))
     return parser

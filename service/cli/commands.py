@@ -249,6 +249,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Migrations also run when the service starts; this runs them alone (say, before a rolling deploy)."""
+    from ..app import open_profile_store
+    from ..profiles import SchemaError
+    from ..profiles.database import StorageError
+
+    try:
+        store = open_profile_store(load_or_report(args.config), args.data_dir)
+    except (SchemaError, StorageError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{store.path}: schema version {store.schema_version}")
+    store.close()
+    return 0
+
+
 def cmd_guest(args: argparse.Namespace) -> int:
     from ..app import open_profile_store
     from ..profiles import privacy
