@@ -252,8 +252,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Migrations also run when the service starts; this runs them alone (say, before a rolling deploy)."""
     from ..app import open_profile_store
-    from ..profiles import SchemaError
-    from ..profiles.database import StorageError
+    from ..profiles import SchemaError, StorageError
 
     try:
         store = open_profile_store(load_or_report(args.config), args.data_dir)

@@ -1,8 +1,10 @@
 """Guest profiles: who a visitor is across requests (identities, attributes, event history), stored in the
-embedded SQLite database; read by decisions as `guest`, written by the event ingestion endpoints."""
+embedded SQLite database or in PostgreSQL; read by decisions as `guest`, written by the event ingestion
+endpoints."""
 
 from . import privacy
 from .cache import GuestCache
+from .database import StorageError
 from .migrations import SchemaError
 from .store import DEDUPE_SECONDS, Event, Guest, Identity, ProfileStore, Write
 
@@ -14,6 +16,7 @@ __all__ = [
     "Identity",
     "ProfileStore",
     "SchemaError",
+    "StorageError",
     "Write",
     "privacy",
 ]
