@@ -63,30 +63,28 @@ def workload(execute: Execute, begin: Callable[[], None], commit: Callable[[], N
         commit()
 
 
-def plain_sqlite(path: Path) -> Opened:
-    db = sqlite3.connect(path, isolation_level=None)
+def plain(run: Callable[..., Any], close: Callable[[], None], placeholder: str, begin: str) -> Opened:
+    """A plain driver's connection: `run(sql, params)`, the store's templates with its placeholder."""
     for statement in SCHEMA:
-        db.execute(statement)
+        run(statement)
     sql: dict[str, str] = {}
 
     def execute(template: str, params: tuple[Any, ...]) -> Any:
-        return db.execute(sql.get(template) or sql.setdefault(template, template.format("?")), params)
+        return run(sql.get(template) or sql.setdefault(template, template.format(placeholder)), params)
 
-    return execute, runs(db.execute, "BEGIN IMMEDIATE"), runs(db.execute, "COMMIT"), db.close
+    return execute, runs(run, begin), runs(run, "COMMIT"), close
+
+
+def plain_sqlite(path: Path) -> Opened:
+    db = sqlite3.connect(path, isolation_level=None)
+    return plain(db.execute, db.close, "?", "BEGIN IMMEDIATE")
 
 
 def plain_postgres(url: str, schema: str) -> Opened:
     db = psycopg.connect(url, autocommit=True)
     db.execute(f'CREATE SCHEMA "{schema}"')
     db.execute(f'SET search_path TO "{schema}"')
-    for statement in SCHEMA:
-        db.execute(statement)
-    sql: dict[str, str] = {}
-
-    def execute(template: str, params: tuple[Any, ...]) -> Any:
-        return db.execute(sql.get(template) or sql.setdefault(template, template.format("%s")), params)
-
-    return execute, runs(db.execute, "BEGIN"), runs(db.execute, "COMMIT"), db.close
+    return plain(db.execute, db.close, "%s", "BEGIN")
 
 
 def core(url: str, schema: str | None) -> Opened:
