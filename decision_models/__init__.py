@@ -6,7 +6,7 @@ connection nodes behind the ConnectionPort interface) are compiled into Decision
 
 from .bucketing import bucket, choose, cumulative, murmur3_32
 from .decision_model import DecisionModel, ModelRun, ModelVariant, RunContext
-from .engine import Decision, Outcome, decide
+from .engine import Decision, Outcome, assign, decide
 from .experiences import (
     CONDITION_ROOTS,
     TEMPLATE_ROOTS,
@@ -84,6 +84,7 @@ __all__ = [
     "Template",
     "TemplateError",
     "Variant",
+    "assign",
     "bucket",
     "build_graph",
     "check_edge_type",

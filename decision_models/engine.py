@@ -191,6 +191,21 @@ def _render_fallback(version: ExperienceVersion, template_context: Mapping[str, 
         return EMPTY_BODY
 
 
+def assign(
+    catalog: Catalog, request: DecisionRequest, random_key: Callable[[], str] = lambda: secrets.token_hex(8)
+) -> Variant | None:
+    """The variant `decide` would serve the request, without running its models or rendering its response
+    (so never waiting on a connection); None when it would serve none, or the control. For answers that
+    name the variant only: Contentstack's manifest."""
+    decision = Decision(outcome=Outcome.NOT_FOUND)
+    context = request_context(request)
+    selected = _select(catalog, request, context, decision)
+    if selected is None:
+        return None
+    variant = _pick_variant(*selected, request, context, decision, random_key)
+    return None if variant is None or variant.control else variant
+
+
 async def decide(
     catalog: Catalog,
     request: DecisionRequest,

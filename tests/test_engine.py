@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from decision_models import Catalog, DecisionRequest, Outcome, bucket, choose, decide
+from decision_models import Catalog, DecisionRequest, Outcome, assign, bucket, choose, decide
 from service.config import load_runtime
 from tests import plugins
 
@@ -243,3 +243,27 @@ def test_clock_is_injectable(catalog: Catalog) -> None:
         )
     )
     assert decision.timings == {"audience": 1000.0, "bucketing": 2000.0, "render": 3000.0}
+
+
+async def test_assign_names_the_variant_decide_serves_without_running_models() -> None:
+    """The Contentstack manifest's path: the same variant as callFlows for every demo experience and visitor
+    (control and no-match are None), but no decision model runs, so no connection is ever waited on."""
+    runtime = load_runtime(env={})
+    catalog = runtime.projects["demo"].catalog
+    served = 0
+    for friendly_id in catalog.experiences:
+        for n in range(40):
+            params = {"cartValue": n * 10, "loyalty": {"tier": "gold" if n % 2 else "none"}}
+            request = DecisionRequest(
+                friendly_id=friendly_id, visitor_key=f"v-{n}", visitor_source="user", params=params
+            )
+            decision = await decide(catalog, request, default_deadline_ms=250, connections=None)
+            assigned = assign(catalog, request)
+            if decision.outcome is Outcome.VARIANT:
+                assert assigned is decision.variant, (friendly_id, n)
+                served += 1
+            elif decision.outcome in (Outcome.CONTROL, Outcome.NO_VARIANT, Outcome.NOT_LIVE, Outcome.AUDIENCE_MISS):
+                assert assigned is None, (friendly_id, n, decision.outcome)
+            else:  # a model failed (no connections here): decide falls back, assign still names the variant
+                assert decision.outcome is Outcome.FALLBACK and assigned is decision.variant is not None
+    assert served > 0

@@ -2,7 +2,7 @@
 edge SDK makes, so `Personalize.setEdgeApiUrl("http://<this service>")` points the SDK here unchanged.
 
   GET   /manifest                         the experiences in priority order, each with its active variant,
-                                          decided by the same engine as callFlows; mints the user uid
+                                          assigned by the same engine as callFlows; mints the user uid
   POST  /events                           impressions (once per user, experience and variant) and events
   PATCH /user-attributes                  a partial upsert of the user's attributes
   POST  /user-attributes/actions/merge    source user into target user; the source's values win
@@ -24,7 +24,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from decision_models import DecisionRequest, Outcome, decide
+from decision_models import DecisionRequest, assign
 
 from ..http.errors import ApiError
 from ..http.request import Incoming, read_body
@@ -82,7 +82,6 @@ class EdgeApi:
         project = self._project(scope, incoming)
         tags = _tags(incoming.query_string)
         user = _user(incoming) or str(uuid.uuid4())
-        runtime = self.runtime()
         guest = await self.guests.view(project.id, _identity(user)) if project.catalog.reads_guest else {}
         experiences = []
         for index, experience in enumerate(project.catalog.experiences.values()):
@@ -90,15 +89,10 @@ class EdgeApi:
                 continue
             request = DecisionRequest(friendly_id=experience.friendly_id, visitor_key=user, visitor_source="user",
                                       guest=guest)  # fmt: skip
-            decision = await decide(
-                project.catalog,
-                request,
-                default_deadline_ms=runtime.default_deadline_ms,
-                connections=runtime.connections,
-            )
-            active = None
-            if decision.outcome is Outcome.VARIANT and decision.variant is not None and decision.version is not None:
-                active = str(decision.version.variants.index(decision.variant))
+            # The variant callFlows would serve this user; its models and template are not run: the manifest
+            # names variants only, and must not wait on an experience's connections.
+            variant = assign(project.catalog, request)
+            active = None if variant is None else str(experience.live.variants.index(variant))
             experiences.append({"shortUid": str(index), "activeVariantShortUid": active})
         body = orjson.dumps({"experiences": experiences})
         return JsonBytes(body, 200, [(b"x-cs-personalize-user-uid", user.encode())])
