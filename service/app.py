@@ -32,7 +32,7 @@ from .http.hot_path import HotPath
 from .http.metrics import Metrics
 from .http.middleware import Observability
 from .http.operations import OperationsApi
-from .http.routing import starlette_routes
+from .http.routing import Access, starlette_routes
 from .management.api import ManagementApi
 from .management.connection_testing import ConnectionsApi
 from .management.guests import GuestsApi
@@ -172,7 +172,11 @@ def create_app(
         middleware=[Middleware(Observability, metrics=metrics, access_log=log, routes=route_names, runtime=ref)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    hot = {spec.path: functools.partial(spec.handler, instances[spec.owner]) for spec in specs if spec.hot}
+    hot = {
+        (spec.method, spec.path): (functools.partial(spec.handler, instances[spec.owner]), spec.dialect)
+        for spec in specs
+        if spec.hot and spec.access is Access.PUBLIC  # the hot path checks no management token
+    }
     edge = Observability(app, metrics=metrics, access_log=log, routes=route_names, runtime=ref)
     app.hot_path = HotPath(functools.partial(Starlette.__call__, app), hot, edge, ref)
     app.state.runtime = ref

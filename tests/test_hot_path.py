@@ -1,4 +1,5 @@
-"""The hot path answers the SDKs' callFlows routes exactly as Starlette's routing and middleware would."""
+"""The hot path answers the SDKs' callFlows routes and Contentstack's manifest exactly as Starlette's routing
+and middleware would."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.applications import Starlette
 
 from service.app import ServiceApp, create_app
 from service.config import load_runtime
+from service.http.errors import Dialect
 from service.sitecore.callflows import InteractiveApi
 from tests.conftest import app_client
 
@@ -21,13 +23,20 @@ BODIES: list[tuple[str, dict[str, str], Any]] = [
     ("/personalize/v2/callFlows?sitecoreContextId=nope", {}, {"friendlyId": "x"}),  # 401
     ("/v2/callFlows", {}, {"clientKey": "demo", "friendlyId": 5}),  # 400
     ("/v2/callFlows", {}, {"clientKey": "demo", "friendlyId": "missing"}),  # 200 {}
+    ("GET /manifest", {"x-project-uid": "demo", "x-cs-personalize-user-uid": "u-1"}, None),
+    ("GET /manifest?tags[]=x", {"x-project-uid": "demo", "Origin": "https://shop.example"}, None),  # uid minted
+    ("GET /manifest", {"x-project-uid": "nope"}, None),  # 404 in Contentstack's shape
+    ("GET /manifest?" + "&".join(f"tags[]={n}" for n in range(11)), {"x-project-uid": "demo"}, None),  # 400
 ]
 
 
 async def answers(app: Starlette, path: str, headers: dict[str, str], body: Any) -> tuple[int, bytes, dict[str, str]]:
     async with app_client(app) as client:
-        r = await client.post(path, json=body, headers=headers)
-    kept = {k: v for k, v in r.headers.items() if k not in VARYING}
+        if path.startswith("GET "):
+            r = await client.get(path.removeprefix("GET "), headers=headers)
+        else:
+            r = await client.post(path, json=body, headers=headers)
+    kept = {k: v for k, v in r.headers.items() if k not in VARYING | {"x-cs-personalize-user-uid"}}
     return r.status_code, r.content, kept
 
 
@@ -35,7 +44,12 @@ async def answers(app: Starlette, path: str, headers: dict[str, str], body: Any)
 async def test_same_answer_with_and_without_the_hot_path(path: str, headers: dict[str, str], body: Any) -> None:
     hot = create_app(load_runtime(env={}))
     assert isinstance(hot, ServiceApp) and hot.hot_path is not None
-    assert set(hot.hot_path.handlers) == {"/v1/personalize", "/v2/callFlows", "/personalize/v2/callFlows"}
+    assert set(hot.hot_path.handlers) == {
+        ("POST", "/v1/personalize"),
+        ("POST", "/v2/callFlows"),
+        ("POST", "/personalize/v2/callFlows"),
+        ("GET", "/manifest"),
+    }
     plain = create_app(load_runtime(env={}))
     plain.hot_path = None  # type: ignore[attr-defined]
     assert await answers(hot, path, headers, body) == await answers(plain, path, headers, body)
@@ -58,7 +72,8 @@ async def test_a_bug_is_a_logged_500_in_the_callflows_shape(
 
     app = create_app(load_runtime(env={}))
     assert isinstance(app, ServiceApp) and app.hot_path is not None
-    monkeypatch.setitem(app.hot_path.handlers, "/v2/callFlows", lambda scope, receive: broken(None, scope, receive))  # type: ignore[arg-type]
+    handler = (lambda scope, receive: broken(None, scope, receive), Dialect.SITECORE)  # type: ignore[arg-type]
+    monkeypatch.setitem(app.hot_path.handlers, ("POST", "/v2/callFlows"), handler)
     async with app_client(app) as c:
         r = await c.post("/v2/callFlows", json={"clientKey": "demo", "friendlyId": "home_banner"})
     assert r.status_code == 500 and r.json()["developerMessage"].startswith("internal error")

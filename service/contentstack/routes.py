@@ -18,7 +18,7 @@ EDGE_ROUTES: tuple[RouteSpec, ...] = (
         "GET", "/manifest", EdgeApi, EdgeApi.manifest,
         "The experiences in priority order with the user's active variant; returns the user uid",
         TAG, Dialect.CONTENTSTACK, query=(("tags[]", "Experience tags (repeatable)"),), headers=HEADERS,
-        statuses=(404,),
+        statuses=(400, 404), hot=True,
         examples=lambda f: [
             Example("Manifest", "/manifest", headers=PROJECT, tests=(status(200), has("experiences"))),
             Example("Manifest for an unknown project: 404", "/manifest", headers={"x-project-uid": "nope"},

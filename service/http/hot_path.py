@@ -1,4 +1,5 @@
-"""The hot path: the SDKs' callFlows routes, dispatched by exact path before Starlette.
+"""The hot path: the SDKs' callFlows routes and Contentstack's manifest, dispatched by exact method and path
+before Starlette.
 
 Measured on the demo decision (bench/http.py): Starlette's routing and exception middleware, the route's
 Endpoint wrapper and the middleware's send wrapper cost ~10 us of a request the floor app answers in
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..runtime import Runtime
 from . import cors
-from .errors import ApiError, sitecore_error
+from .errors import ApiError, Dialect, render_error
 from .middleware import Observability, begin
 from .routing import Handler
 
@@ -27,29 +28,30 @@ class HotPath:
     def __init__(
         self,
         app: ASGIApp,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[tuple[str, str], tuple[Handler, Dialect]],
         edge: Observability,
         runtime: Callable[[], Runtime],
     ) -> None:
         self.app = app
-        self.handlers = dict(handlers)  # exact path -> handler (POST only)
+        self.handlers = dict(handlers)  # (method, exact path) -> handler and the dialect of its errors
         self.edge = edge
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.handlers.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
+        found = self.handlers.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if found is None:
             await self.app(scope, receive, send)
             return
+        handler, dialect = found
         started, decision_id, log, state = begin(scope)
         scope["path_params"] = {}  # as Starlette's routing sets it: exact paths have none
         try:
             response = await handler(scope, receive)
         except ApiError as exc:
-            response = sitecore_error(exc)
+            response = render_error(dialect, exc)
         except Exception:  # a bug: logged with its traceback, answered as Starlette's handler would
             _server_log.exception("request %s failed", decision_id)
-            response = sitecore_error(ApiError(500, "internal error; see the server log for this X-Decision-Id"))
+            response = render_error(dialect, ApiError(500, "internal error; see the server log for this X-Decision-Id"))
         headers = response.raw_headers
         headers.append((b"x-decision-id", decision_id.encode()))
         origin = cors.request_origin(scope)
