@@ -84,20 +84,7 @@ class OAuth2ClientCredentials:
     header_names: tuple[str, ...] = ("authorization",)
 
     def tokens(self) -> TokenManager:
-        return TokenManager(
-            token_url=self.token_url,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            scope=self.scope,
-            audience=self.audience,
-            credentials_in=self.credentials_in,
-            form_items=self.form_items,
-            headers=self.headers,
-            default_lifetime=self.default_lifetime,
-            leeway=self.leeway,
-            timeout=self.timeout,
-            client_options=self.client_options,
-        )
+        return TokenManager(self)
 
     async def apply(self, headers: dict[str, str], tokens: TokenManager | None) -> str | None:
         assert tokens is not None, "the pool makes a TokenManager for every OAuth2 connection"

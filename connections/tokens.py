@@ -14,9 +14,9 @@ import asyncio
 import base64
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import authlib.deprecate  # installs its own "always" filter, which the block below must come after
 import httpx
@@ -26,6 +26,10 @@ with warnings.catch_warnings():
     # transport, and the warning printed on every CLI command.
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+
+
+if TYPE_CHECKING:  # auth.py builds a TokenManager from its strategy: imported for the annotation only
+    from .auth import OAuth2ClientCredentials
 
 
 class TokenError(Exception):
@@ -43,18 +47,7 @@ def basic_header(username: str, password: str) -> dict[str, str]:
 
 @dataclass
 class TokenManager:
-    token_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    scope: str | None = None
-    audience: str | None = None
-    credentials_in: str = "header"  # header (client_secret_basic) | body (client_secret_post)
-    form_items: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    default_lifetime: float = 300.0
-    leeway: float = 30.0
-    timeout: float = 5.0
-    client_options: Mapping[str, Any] = field(default_factory=dict)  # verify / cert for the token endpoint
+    grant: OAuth2ClientCredentials  # the compiled config: token URL, client, lifetimes, TLS
     clock: Callable[[], float] = time.monotonic
     token: str | None = field(default=None, repr=False)
     stale_at: float = 0.0  # after this the token is not used any more
@@ -69,14 +62,14 @@ class TokenManager:
     def client(self) -> AsyncOAuth2Client:
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            method = "client_secret_post" if self.credentials_in == "body" else "client_secret_basic"
+            method = "client_secret_post" if self.grant.credentials_in == "body" else "client_secret_basic"
             self._client = AsyncOAuth2Client(
-                client_id=self.client_id,
-                client_secret=self.client_secret,
-                scope=self.scope,
+                client_id=self.grant.client_id,
+                client_secret=self.grant.client_secret,
+                scope=self.grant.scope,
                 token_endpoint_auth_method=method,
-                timeout=self.timeout,
-                **self.client_options,
+                timeout=self.grant.timeout,
+                **self.grant.client_options,
             )
             self._client_loop = loop
         return self._client
@@ -118,20 +111,22 @@ class TokenManager:
             task.exception()  # retrieved, so a failed background refresh is not logged as unhandled
 
     async def _fetch(self) -> str:
-        extra: dict[str, Any] = dict(self.form_items)
-        if self.audience:
-            extra["audience"] = self.audience
+        extra: dict[str, Any] = dict(self.grant.form_items)
+        if self.grant.audience:
+            extra["audience"] = self.grant.audience
         self.fetches += 1
         if self.on_fetch is not None:
             self.on_fetch()
         try:
             token = await self.client().fetch_token(
-                self.token_url, grant_type="client_credentials", headers=dict(self.headers) or None, **extra
+                self.grant.token_url, grant_type="client_credentials", headers=dict(self.grant.headers) or None, **extra
             )
         except OAuthError as exc:
             raise TokenError(str(exc.error or "token_error"), str(exc.description or "")) from None
         except httpx.TimeoutException:
-            raise TokenError("timeout", f"no answer from the token endpoint within {self.timeout:.1f} s") from None
+            raise TokenError(
+                "timeout", f"no answer from the token endpoint within {self.grant.timeout:.1f} s"
+            ) from None
         except httpx.HTTPError as exc:
             raise TokenError("unreachable", f"{type(exc).__name__}: {exc}") from None
         except ValueError as exc:  # a body that is not JSON
@@ -143,11 +138,11 @@ class TokenManager:
             raise TokenError("invalid_response", "no access_token in the token response")
         expires_in = token.get("expires_in")
         lifetime = (
-            float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else self.default_lifetime
+            float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else self.grant.default_lifetime
         )
         # A leeway never larger than a quarter of the lifetime: authlib's fixed 60 s leeway refetches on
         # every call when a provider issues tokens of 60 s or less.
-        leeway = min(self.leeway, lifetime / 4)
+        leeway = min(self.grant.leeway, lifetime / 4)
         now = self.clock()
         self.token, self.stale_at, self.refresh_at = access, now + lifetime - leeway, now + lifetime - 2 * leeway
         return access
