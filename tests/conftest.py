@@ -102,8 +102,8 @@ class OpenStore:
             args = []
             storage = f"settings:\n  storage: {{url: '{POSTGRES_URL}', schema: {self.schema}}}\n"
             config = config or demo_config_path().read_text(encoding="utf-8")
-            has_settings = re.search(r"(?m)^settings:[ \t]*\n", config)
-            config = config.replace(has_settings[0], storage, 1) if has_settings else storage + config
+            found = re.search(r"(?m)^settings:[ \t]*\n", config)  # storage joins the config's own settings
+            config = config[: found.start()] + storage + config[found.end() :] if found else storage + config
         path = tmp_path / f"served-{uuid.uuid4().hex[:8]}.yaml"
         path.write_text(config, encoding="utf-8")
         return [*args, "--config", str(path)]
