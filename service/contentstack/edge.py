@@ -123,8 +123,7 @@ class EdgeApi:
             writes.append(
                 Write((_identity(user),), impression, message_id=once, segments=members, message_forever=True)
             )
-        await self.guests.store.record_many(project.id, writes)
-        self.guests.forget(project.id, [_identity(user)])
+        await self.guests.record(project.id, writes)
         return JsonBytes(orjson.dumps({"status": "ok", "received": len(writes)}))
 
     async def user_attributes(self, scope: Scope, receive: Receive) -> Response:
@@ -137,8 +136,7 @@ class EdgeApi:
             raise ApiError(400, "the body must be a JSON object of attributes", "(body)")
         write = Write((_identity(user),), Event("USER_ATTRIBUTES", time.time(), attributes), attributes,
                       segments=evaluator(project))  # fmt: skip
-        await self.guests.store.record_many(project.id, [write])
-        self.guests.forget(project.id, [_identity(user)])
+        await self.guests.record(project.id, [write])
         return Response("User Attributes added successfully", 200, media_type="text/plain")
 
     async def merge(self, scope: Scope, receive: Receive) -> Response:
@@ -154,8 +152,7 @@ class EdgeApi:
         winning = dict(previous.attributes) if previous is not None else {}
         event = Event("MERGE", time.time(), {"sourceUserUid": source, "targetUserUid": target})
         write = Write((_identity(target), _identity(source)), event, winning, segments=evaluator(project))
-        await self.guests.store.record_many(project.id, [write])
-        self.guests.forget(project.id, [_identity(target), _identity(source)])
+        await self.guests.record(project.id, [write])
         return Response("User Attributes merged successfully", 200, media_type="text/plain")
 
     @staticmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from .store import Identity, ProfileStore
+from .store import Identity, ProfileStore, Write
 
 
 class GuestCache:
@@ -38,6 +38,14 @@ class GuestCache:
         view = guest.view() if guest is not None else {}
         self._views[key] = view
         return view
+
+    async def record(self, project: str, writes: Sequence[Write]) -> list[str | None]:
+        """Store the writes (ProfileStore.record_many) and drop the cached views of every identity they name,
+        so the next decision for these visitors reads the new profile."""
+        refs = await self.store.record_many(project, writes)
+        for write in writes:
+            self.forget(project, write.identities)
+        return refs
 
     def forget(self, project: str, identities: Sequence[Identity]) -> None:
         for identity in identities:

@@ -142,9 +142,7 @@ class TrackingApi:
         members = evaluator(project)
         if members is not None:
             writes = [dataclasses.replace(write, segments=members) for write in writes]
-        await self.guests.store.record_many(project.id, writes)
-        for write in writes:
-            self.guests.forget(project.id, write.identities)
+        await self.guests.record(project.id, writes)
         scope["state"]["log"].update({"project": project.id, "messages": len(writes)})
         answer: dict[str, Any] = {"success": True}
         if rejected:

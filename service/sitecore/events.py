@@ -118,8 +118,7 @@ class EventsApi:
             data=event.model_dump(exclude_defaults=True),
         )
         write = Write(tuple(identities), stored, attributes, segments=evaluator(project))
-        [guest_ref] = await self.guests.store.record_many(project.id, [write])
-        self.guests.forget(project.id, identities)  # the next decision for this visitor reads the new profile
+        [guest_ref] = await self.guests.record(project.id, [write])
         scope["state"]["log"].update({"project": project.id, "event": stored.type})
         body = {"ref": stored.ref, "status": "OK", "version": "1.2", "customer_ref": guest_ref}
         return JsonBytes(orjson.dumps(body), 201)
