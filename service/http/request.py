@@ -41,12 +41,10 @@ class Incoming:
             self._query = {}
             for part in reversed(self.query_string.split(b"&")):
                 text = part.decode("latin-1")
+                key, _, value = text.partition("=")
                 if "%" in text or "+" in text:  # unquoting costs ~1 us a parameter; most need none
-                    key, _, value = text.partition("=")
-                    self._query[unquote_plus(key)] = unquote_plus(value)
-                else:
-                    key, _, value = text.partition("=")
-                    self._query[key] = value
+                    key, value = unquote_plus(key), unquote_plus(value)
+                self._query[key] = value
         return self._query.get(name)
 
     def header_map(self) -> dict[str, str]:
