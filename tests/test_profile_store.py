@@ -165,3 +165,10 @@ def test_migrate_brings_the_schema_up_and_refuses_a_newer_one(
         db.set_schema_version(len(MIGRATIONS) + 1)
     assert main(["migrate", *where]) == 1
     assert "newer than this code knows" in capsys.readouterr().err
+
+
+def test_event_time_reads_a_clients_iso_stamp_or_falls_back_to_now() -> None:
+    from service.profiles import event_time
+
+    assert event_time("2026-11-30T10:00:00Z", 1.0) == event_time("2026-11-30T12:00:00+02:00", 1.0) == 1796032800.0
+    assert event_time("yesterday", 5.0) == event_time(None, 5.0) == event_time(1234, 5.0) == 5.0

@@ -6,7 +6,8 @@ from . import privacy
 from .cache import GuestCache
 from .database import StorageError
 from .migrations import SchemaError
-from .store import DEDUPE_SECONDS, Event, Guest, Identity, ProfileStore, Write
+from .model import Event, Guest, Identity, Write, event_time
+from .store import DEDUPE_SECONDS, ProfileStore
 
 __all__ = [
     "DEDUPE_SECONDS",
@@ -18,5 +19,6 @@ __all__ = [
     "SchemaError",
     "StorageError",
     "Write",
+    "event_time",
     "privacy",
 ]

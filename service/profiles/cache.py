@@ -10,7 +10,8 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from .store import Identity, ProfileStore, Write
+from .model import Identity, Write
+from .store import ProfileStore
 
 
 class GuestCache:

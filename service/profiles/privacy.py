@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from .database import Database
-from .store import Identity, ProfileStore
+from .model import Identity
+from .store import ProfileStore
 
 
 def _resolve(store: ProfileStore, project: str, ref: str | None, identity: Identity | None) -> str | None:

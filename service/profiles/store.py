@@ -27,37 +27,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .database import Database, open_database
 from .migrations import MIGRATIONS, SchemaError
-
-Identity = tuple[str, str]  # (kind, value): ("browser", "b-1"), ("email", "ana@example.com"), ("crm", "42")
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    type: str
-    at: float  # seconds since the epoch
-    data: dict[str, Any] = field(default_factory=dict)  # the event as the client sent it (dialect-specific)
-    ref: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One event to store: on the guest its identities name, with attributes to merge; `message_id`, when
-    given, is stored once per project for DEDUPE_SECONDS (a second write with it is skipped)."""
-
-    identities: tuple[Identity, ...]
-    event: Event
-    attributes: dict[str, Any] = field(default_factory=dict)
-    message_id: str | None = None
-    # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
-    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
-    message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
-
+from .model import Event, Guest, Identity, Write
 
 DEDUPE_SECONDS = 24 * 3600
 TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
@@ -66,36 +41,6 @@ RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<T
 COUNTS_SQL = "SELECT type, count(*){} FROM events WHERE guest = ? GROUP BY type".format(
     "".join(", sum(CASE WHEN at >= ? THEN 1 ELSE 0 END)" for _ in RECENT_WINDOWS)
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Guest:
-    ref: str
-    project: str
-    first_seen: float
-    last_seen: float
-    identities: tuple[Identity, ...]
-    attributes: dict[str, Any]
-    event_counts: dict[str, int]  # by type, over the history kept
-    segments: tuple[str, ...] = ()  # the segments the guest is in now
-    recent: dict[str, dict[str, int]] = field(default_factory=dict)  # "1d" / "7d" / "30d": counts by type
-    session: dict[str, Any] = field(default_factory=dict)  # the latest touch: start, end, events, pages
-    read_at: float = 0.0  # when this profile was read: "days since last seen" is relative to it
-
-    def view(self) -> dict[str, Any]:
-        """What audiences, templates and models read as `guest`."""
-        return {
-            "ref": self.ref,
-            "firstSeen": self.first_seen,
-            "lastSeen": self.last_seen,
-            "daysSinceLastSeen": round((self.read_at - self.last_seen) / 86_400, 3) if self.read_at else None,
-            "identities": [{"kind": k, "id": v} for k, v in self.identities],
-            "attributes": self.attributes,
-            "events": self.event_counts,
-            "recent": self.recent,
-            "session": self.session,
-            "segments": list(self.segments),
-        }
 
 
 class ProfileStore:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import time
 import zlib
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from starlette.types import Receive, Scope
 from ..http.errors import ApiError
 from ..http.request import Incoming, read_body
 from ..http.responses import JsonBytes
-from ..profiles import Event, GuestCache, Identity, Write
+from ..profiles import Event, GuestCache, Identity, Write, event_time
 from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 
@@ -34,16 +33,6 @@ MAX_REQUEST = 500 * 1024
 MAX_MESSAGES = 2500
 TYPES = {"track", "identify", "page", "screen", "group", "alias"}
 SHORT = {"t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
-
-
-def _at(message: dict[str, Any], now: float) -> float:
-    stamp = message.get("timestamp") or message.get("originalTimestamp")
-    if isinstance(stamp, str):
-        try:
-            return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    return now
 
 
 def write_of(message: Any, kind: str | None, now: float) -> Write:
@@ -77,7 +66,11 @@ def write_of(message: Any, kind: str | None, now: float) -> Write:
     message_id = message.get("messageId")
     return Write(
         tuple(identities),
-        Event(type=name if isinstance(name, str) else kind.upper(), at=_at(message, now), data=message),
+        Event(
+            type=name if isinstance(name, str) else kind.upper(),
+            at=event_time(message.get("timestamp") or message.get("originalTimestamp"), now),
+            data=message,
+        ),
         dict(traits or {}),
         str(message_id)[:100] if message_id else None,
     )

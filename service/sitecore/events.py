@@ -12,7 +12,6 @@ The body is one flat event; clients read the answer's body, not its status: 201
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +26,7 @@ from ..http.json_bodies import parse
 from ..http.request import Incoming, read_body, resolve_project
 from ..http.responses import JsonBytes
 from ..http.routing import Example, RouteSpec, has, status
-from ..profiles import Event, GuestCache, Identity, Write
+from ..profiles import Event, GuestCache, Identity, Write, event_time
 from ..profiles.segments import evaluator
 from ..runtime import Runtime
 
@@ -58,15 +57,6 @@ class SitecoreEvent(BaseModel):
     requested_at: str | None = None
     ext: dict[str, Any] = Field(default_factory=dict)
     identifiers: list[EventIdentifier] = Field(default_factory=list)
-
-
-def _time(requested_at: str | None, now: float) -> float:
-    if requested_at:
-        try:
-            return dt.datetime.fromisoformat(requested_at.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass  # a client's clock format is not worth refusing its event over
-    return now
 
 
 class EventsApi:
@@ -114,7 +104,7 @@ class EventsApi:
         attributes = {k: extra[k] for k in PERSON_FIELDS if k in extra} if event.type == "IDENTITY" else {}
         stored = Event(
             type=event.type.upper(),
-            at=_time(event.requested_at, time.time()),
+            at=event_time(event.requested_at, time.time()),
             data=event.model_dump(exclude_defaults=True),
         )
         write = Write(tuple(identities), stored, attributes, segments=evaluator(project))

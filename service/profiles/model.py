@@ -1,0 +1,74 @@
+"""What the profile store keeps and answers: identities, events to write, and a guest as decisions read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Identity = tuple[str, str]  # (kind, value): ("browser", "b-1"), ("email", "ana@example.com"), ("crm", "42")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    at: float  # seconds since the epoch
+    data: dict[str, Any] = field(default_factory=dict)  # the event as the client sent it (dialect-specific)
+    ref: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One event to store: on the guest its identities name, with attributes to merge; `message_id`, when
+    given, is stored once per project for DEDUPE_SECONDS (a second write with it is skipped)."""
+
+    identities: tuple[Identity, ...]
+    event: Event
+    attributes: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+    # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
+    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
+    message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
+
+
+def event_time(stamp: object, now: float) -> float:
+    """An event's time from a client's ISO 8601 stamp (`requested_at`, Segment's `timestamp`), else `now`:
+    a client's clock format is not worth refusing its event over."""
+    if isinstance(stamp, str) and stamp:
+        try:
+            return dt.datetime.fromisoformat(stamp).timestamp()  # 3.11 reads a trailing "Z" too
+        except ValueError:
+            pass
+    return now
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    ref: str
+    project: str
+    first_seen: float
+    last_seen: float
+    identities: tuple[Identity, ...]
+    attributes: dict[str, Any]
+    event_counts: dict[str, int]  # by type, over the history kept
+    segments: tuple[str, ...] = ()  # the segments the guest is in now
+    recent: dict[str, dict[str, int]] = field(default_factory=dict)  # "1d" / "7d" / "30d": counts by type
+    session: dict[str, Any] = field(default_factory=dict)  # the latest touch: start, end, events, pages
+    read_at: float = 0.0  # when this profile was read: "days since last seen" is relative to it
+
+    def view(self) -> dict[str, Any]:
+        """What audiences, templates and models read as `guest`."""
+        return {
+            "ref": self.ref,
+            "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen,
+            "daysSinceLastSeen": round((self.read_at - self.last_seen) / 86_400, 3) if self.read_at else None,
+            "identities": [{"kind": k, "id": v} for k, v in self.identities],
+            "attributes": self.attributes,
+            "events": self.event_counts,
+            "recent": self.recent,
+            "session": self.session,
+            "segments": list(self.segments),
+        }
