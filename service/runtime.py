@@ -40,6 +40,8 @@ class Runtime:
     default_deadline_ms: int
     max_body_bytes: int
     source: str  # the config path, or "(embedded demo)"
+    by_write_key: Mapping[str, Project] = field(default_factory=dict, repr=False)  # Segment write keys: secrets
+    by_edge_uid: Mapping[str, Project] = field(default_factory=dict)  # Contentstack project uid, or the id
     management_tokens: tuple[bytes, ...] = field(default=(), repr=False)
     connections: Connections | None = None  # every outbound call of this config's connections
     sandbox_secret: str | None = field(default=None, repr=False)  # set: mount the demo's sandbox API

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +259,8 @@ class _Builder:
             projects=built,
             by_client_key={p.client_key: p for p in built.values() if p.client_key},
             by_context_id={c: p for p in built.values() for c in p.context_ids},
+            by_write_key=_first_wins((k, p) for p in built.values() for k in p.segment_write_keys),
+            by_edge_uid=_first_wins((k, p) for p in built.values() for k in (p.contentstack_project_uid, p.id) if k),
             default_deadline_ms=settings.default_deadline_ms,
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout_ms / 1000,
@@ -279,3 +281,11 @@ class _Builder:
 def build_runtime(loaded: LoadedConfig, source: str) -> Runtime:
     """Compile a loaded config, or raise ConfigError listing every semantic problem."""
     return _Builder(loaded).build(source)
+
+
+def _first_wins(pairs: Iterable[tuple[str, Project]]) -> dict[str, Project]:
+    """Key -> project, the first project in config order keeping a key two of them name."""
+    found: dict[str, Project] = {}
+    for key, project in pairs:
+        found.setdefault(key, project)
+    return found

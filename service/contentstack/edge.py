@@ -67,10 +67,10 @@ class EdgeApi:
 
     def _project(self, scope: Scope, incoming: Incoming) -> Project:
         uid = incoming.header(b"x-project-uid") or ""
-        for project in self.runtime().projects.values():
-            if uid and uid in (project.contentstack_project_uid, project.id):
-                scope["state"]["project"] = project
-                return project
+        project = self.runtime().by_edge_uid.get(uid)
+        if project is not None:
+            scope["state"]["project"] = project
+            return project
         raise ApiError(404, f"Project not found: {uid or '(no x-project-uid header)'}", "x-project-uid")
 
     async def manifest(self, scope: Scope, receive: Receive) -> Response:

@@ -104,10 +104,10 @@ class TrackingApi:
                 raise ApiError(401, "the Basic authorization is not base64 of writeKey:", "writeKey") from None
         if not isinstance(key, str) or not key:
             raise ApiError(401, "a write key is required (writeKey in the body, or HTTP Basic user)", "writeKey")
-        for project in self.runtime().projects.values():
-            if key in project.segment_write_keys:
-                return project
-        raise ApiError(401, "unknown write key", "writeKey")
+        project = self.runtime().by_write_key.get(key)
+        if project is None:
+            raise ApiError(401, "unknown write key", "writeKey")
+        return project
 
     async def track(self, scope: Scope, receive: Receive) -> Response:
         """POST /v1/{track,identify,page,screen,group,alias,batch} and the short /v1/{t,i,p,s,g,a,b}."""
