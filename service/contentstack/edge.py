@@ -71,7 +71,8 @@ class EdgeApi:
         if project is not None:
             scope["state"]["project"] = project
             return project
-        raise ApiError(404, f"Project not found: {uid or '(no x-project-uid header)'}", "x-project-uid")
+        missing = f"Project not found: {uid or '(no x-project-uid header)'}"
+        raise ApiError(404, missing, "x-project-uid", code="personalize.MANIFEST.PROJECT_NOT_FOUND")
 
     async def manifest(self, scope: Scope, receive: Receive) -> Response:
         """GET /manifest: every live experience, in priority (config) order, with the user's variant.

@@ -41,11 +41,12 @@ class Dialect(StrEnum):
 class ApiError(Exception):
     """Raised at the edge to reject a request; rendered in the dialect of the endpoint."""
 
-    def __init__(self, status: int, developer_message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, developer_message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(developer_message)
         self.status = status
         self.developer_message = developer_message
         self.field = field
+        self.code = code  # a dialect's own error code, where its clients branch on one
 
 
 def sitecore_error_body(status: int, developer_message: str, field: str | None = None) -> bytes:
@@ -91,12 +92,9 @@ def segment_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = N
 
 
 def contentstack_error(error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
-    """`{error, message}`; an unknown project is `personalize.MANIFEST.PROJECT_NOT_FOUND`, which the edge
-    SDK turns into "Project not found"."""
-    if error.status == 404 and error.field == "x-project-uid":
-        code = "personalize.MANIFEST.PROJECT_NOT_FOUND"
-    else:
-        code = "personalize." + _REASONS.get(error.status, "Error").upper().replace(" ", "_")
+    """`{error, message}`: the error's own code (the edge SDK turns `personalize.MANIFEST.PROJECT_NOT_FOUND`
+    into "Project not found"), else one named after the status."""
+    code = error.code or "personalize." + _REASONS.get(error.status, "Error").upper().replace(" ", "_")
     body: dict[str, Any] = {"error": code, "message": error.developer_message}
     if error.field:
         body["field"] = error.field
