@@ -5,6 +5,7 @@ Handlers raise `ApiError(status, message, field)`; the route's `Dialect` chooses
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 
 from .responses import JsonBytes
 
+_server_log = logging.getLogger("uvicorn.error")
 MORE_INFO = "README.md#errors"  # clients show it; the README lists every status and its cause
 _REASONS = {
     400: "Bad Request",
@@ -112,6 +114,18 @@ _RENDERERS = {
 
 def render_error(dialect: Dialect, error: ApiError, headers: list[tuple[bytes, bytes]] | None = None) -> JsonBytes:
     return _RENDERERS[dialect](error, headers)
+
+
+STORAGE_RETRY_AFTER = 1  # seconds: a PostgreSQL connection is opened again by the next call
+
+
+def render_unavailable(dialect: Dialect, exc: Exception) -> JsonBytes:
+    """The profile store failed for a reason that may pass (StorageUnavailable): 503 with Retry-After, in
+    the route's dialect; the detail goes to the server log, not to the client."""
+    _server_log.warning("profile store unavailable: %s", exc)
+    message = f"the profile store is unavailable; nothing was stored, retry in {STORAGE_RETRY_AFTER} s"
+    error = ApiError(503, message, "(storage)")
+    return render_error(dialect, error, [(b"retry-after", str(STORAGE_RETRY_AFTER).encode())])
 
 
 _STREAM_PREFIXES = ("/v1.2/", "/events/", "/v1/events/")

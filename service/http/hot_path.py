@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..profiles.database import StorageUnavailable
 from ..runtime import Runtime
 from . import cors
-from .errors import ApiError, Dialect, render_error
+from .errors import ApiError, Dialect, render_error, render_unavailable
 from .middleware import Observability, begin
 from .routing import Handler
 
@@ -49,6 +50,8 @@ class HotPath:
             response = await handler(scope, receive)
         except ApiError as exc:
             response = render_error(dialect, exc)
+        except StorageUnavailable as exc:
+            response = render_unavailable(dialect, exc)
         except Exception:  # a bug: logged with its traceback, answered as Starlette's handler would
             _server_log.exception("request %s failed", decision_id)
             response = render_error(dialect, ApiError(500, "internal error; see the server log for this X-Decision-Id"))

@@ -20,7 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .errors import ApiError, Dialect, render_error
+from ..profiles.database import StorageUnavailable
+from .errors import ApiError, Dialect, render_error, render_unavailable
 from .request import Incoming, require_management
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class Endpoint:
             response = await self.handler(scope, receive)
         except ApiError as exc:
             response = render_error(self.dialect, exc)
+        except StorageUnavailable as exc:
+            response = render_unavailable(self.dialect, exc)
         await response(scope, receive, send)
 
 

@@ -9,6 +9,9 @@ The store writes one SQL for both: `?` placeholders (psycopg's `%s` here), `ON C
 - where the schema version is kept (`PRAGMA user_version`; a one-row table on PostgreSQL);
 - two column types in the migrations (SQLite's `REAL` and `AUTOINCREMENT` keys).
 
+A PostgreSQL connection that breaks (server restart, network, an administrator's pg_terminate_backend)
+fails the transaction in flight with StorageUnavailable and is opened again by the next call.
+
 Both are plain synchronous drivers (sqlite3, psycopg 3) on one connection used from one worker thread at a
 time; the store calls them through `asyncio.to_thread`, so the event loop never waits on the database.
 """
@@ -22,11 +25,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# sqlite3.OperationalError messages that are the file's state, not the SQL's: another writer held the
+# lock past the timeout, the disk is full or failing.
+_SQLITE_TRANSIENT = ("database is locked", "disk I/O error", "database or disk is full")
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class StorageError(RuntimeError):
     """The configured database cannot be used (driver missing, server unreachable, bad schema name)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database failed a call for a reason that may pass (server restarted, connection lost, file
+    locked past the timeout): the request is answered 503 with Retry-After, and nothing of it was stored."""
 
 
 def is_url(target: str | Path) -> bool:
@@ -66,20 +77,29 @@ class Database:
 class SqliteDatabase(Database):
     """A file in WAL mode, `synchronous=NORMAL`: a committed transaction survives the process being killed."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout: float = 5.0) -> None:
         self.name = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, busy_timeout, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._db.execute(sql, params)
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if str(exc).startswith(_SQLITE_TRANSIENT):
+                raise StorageUnavailable(f"{self.name}: {exc}") from exc
+            raise
 
     def begin_write(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self.execute("BEGIN IMMEDIATE")
+
+    def rollback(self) -> None:
+        if self._db.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+            self._db.execute("ROLLBACK")
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -102,33 +122,58 @@ class PostgresDatabase(Database):
         if not SCHEMA_NAME.match(schema):
             raise StorageError(f"schema {schema!r}: lower-case letters, digits and _, at most 63")
         self.name = f"PostgreSQL schema {schema}"  # never the URL: it may carry a password
+        self._psycopg, self._url, self._schema = psycopg, url, schema
         self._lock_key = zlib.crc32(schema.encode())  # the advisory lock of this schema's writers
-        try:
-            self._db = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:  # its message names host and port, never the password
-            raise StorageError(f"settings.storage.url: cannot connect to PostgreSQL: {exc}".strip()) from None
-        self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        self._db.execute(f'SET search_path TO "{schema}"')
         self._sql: dict[str, str] = {}
+        self._db = self._connect(first=True)
+
+    def _connect(self, first: bool = False) -> Any:
+        psycopg = self._psycopg
+        try:
+            db = psycopg.connect(
+                self._url,
+                autocommit=True,
+                connect_timeout=10 if first else 2,
+                application_name=f"personalize {self._schema}",  # which service, in pg_stat_activity
+            )
+            if first:
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+            db.execute(f'SET search_path TO "{self._schema}"')
+        except psycopg.Error as exc:  # its message names host and port, never the password
+            message = f"settings.storage.url: cannot connect to PostgreSQL: {exc}".strip()
+            raise (StorageError if first else StorageUnavailable)(message) from None
+        return db
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         translated = self._sql.get(sql)
         if translated is None:  # the store's SQL has no `?` or `%` but its placeholders
             translated = self._sql[sql] = sql.replace("?", "%s")
-        return self._db.execute(translated, tuple(params))
+        if self._db.closed:
+            self._db = self._connect()
+        try:
+            return self._db.execute(translated, tuple(params))
+        except self._psycopg.OperationalError as exc:
+            if not self._db.closed and not self._db.broken:
+                raise  # the SQL's own failure (a lock timeout, a cancelled statement): not the connection
+            self._db.close()
+            raise StorageUnavailable(f"{self.name}: the connection was lost: {exc}".strip()) from None
 
     def begin_write(self) -> None:
-        self._db.execute("BEGIN")
-        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+        self.execute("BEGIN")
+        self.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
+
+    def rollback(self) -> None:
+        if not self._db.closed:  # a lost connection has no transaction left to roll back
+            self.execute("ROLLBACK")
 
     def schema_version(self) -> int:
-        self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self.execute("SELECT version FROM schema_version").fetchone()
         return int(row[0]) if row else 0
 
     def set_schema_version(self, version: int) -> None:
-        self._db.execute("DELETE FROM schema_version")
-        self._db.execute("INSERT INTO schema_version(version) VALUES (%s)", (version,))
+        self.execute("DELETE FROM schema_version")
+        self.execute("INSERT INTO schema_version(version) VALUES (?)", (version,))
 
     def ddl(self, statement: str) -> str:
         statement = statement.replace(

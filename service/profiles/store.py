@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .database import Database, open_database
+from .database import Database, StorageUnavailable, open_database
 from .migrations import MIGRATIONS, SchemaError
 from .model import Event, Guest, Identity, Write
 
@@ -144,6 +144,8 @@ class ProfileStore:
                 try:
                     outcomes.append([self._write(project, write) for write in writes])
                     db.execute("RELEASE request")
+                except StorageUnavailable:
+                    raise  # the database failed, not this request: the whole group fails
                 except Exception as exc:
                     db.execute("ROLLBACK TO request")
                     db.execute("RELEASE request")
