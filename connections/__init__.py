@@ -8,7 +8,7 @@ from .auth import Auth, AuthScheme, HeaderAuth, NoAuth, OAuth2ClientCredentials
 from .breaker import Breaker
 from .calls import Attempt
 from .coalescing import Coalescer
-from .connection import BuiltRequest, Connection, Retries, Timeouts, build
+from .connection import BuiltRequest, Connection, DeliveryPolicy, Retries, Timeouts, build
 from .faults import FaultKind
 from .mapping import MappingError, OutputMapping
 from .pool import REDACTED, Connections, ConnectionState, redact, secret_forms
@@ -26,6 +26,7 @@ __all__ = [
     "Connection",
     "ConnectionState",
     "Connections",
+    "DeliveryPolicy",
     "FaultKind",
     "HeaderAuth",
     "JsonTemplate",

@@ -41,6 +41,16 @@ class Retries:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """How pushes to a destination are delivered (service/delivery)."""
+
+    schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds before each retry
+    concurrency: int = 10
+    rate_per_s: float | None = None
+    allow_private_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     id: str
     kind: str  # data | destination
@@ -61,6 +71,8 @@ class Connection:
     outputs: tuple[OutputMapping, ...] = ()
     client_options: Mapping[str, Any] = field(default_factory=dict)  # verify / cert (mutual TLS, CA bundle)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values to redact wherever a request is shown
+    signing: tuple[str, ...] = field(default=(), repr=False)  # Standard Webhooks secrets (destinations)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     base_text: str = ""  # the base URL as text, no trailing slash: rendered paths are appended to it
 
     def __post_init__(self) -> None:

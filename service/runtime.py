@@ -8,9 +8,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from connections import Connection, Connections
 from decision_models import Audience, Catalog, DecisionModel
+
+if TYPE_CHECKING:
+    from .triggers import TriggerSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,7 @@ class Project:
     allowed_origins: frozenset[str] = frozenset()
     # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
     segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
+    triggers: TriggerSet | None = None  # the active triggered experiences; None when there are none
 
     def allows_origin(self, origin: str) -> bool:
         return "*" in self.allowed_origins or origin in self.allowed_origins

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.profiles import Event, ProfileStore, SchemaError
+from service.profiles.migrations import MIGRATIONS
 from tests.conftest import OpenStore
 
 
@@ -41,7 +42,7 @@ async def test_attributes_merge_and_history_is_bounded(open_store: OpenStore) ->
 async def test_committed_events_are_there_after_reopening(open_store: OpenStore) -> None:
     ref = await open_store().record("p", [("browser", "b")], Event("VIEW", 1.0))
     reopened = open_store()
-    assert reopened.schema_version == 5
+    assert reopened.schema_version == len(MIGRATIONS)
     guest = await reopened.guest("p", ("browser", "b"))
     assert guest is not None and guest.ref == ref
 

@@ -26,11 +26,13 @@ from decision_models import (
 )
 
 from ..runtime import Project, Runtime
-from . import schema
+from ..triggers import Trigger, TriggerSet
+from . import schema, schema_triggers
 from .connections_build import build_connection
 from .errors import ConfigError, ConfigIssue
 from .loading import LoadedConfig, Origin
 from .models_build import build_model
+from .triggers_build import build_trigger
 
 
 @dataclass
@@ -39,6 +41,7 @@ class _ProjectParts:
     models: dict[str, DecisionModel] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     experiences: dict[str, Experience] = field(default_factory=dict)
+    triggers: dict[str, Trigger] = field(default_factory=dict)
     param_paths: set[tuple[str, ...]] = field(default_factory=set)
     reads_headers: bool = False
     reads_guest: bool = False
@@ -219,6 +222,23 @@ class _Builder:
             summary={"id": exp_id, "friendlyId": item.friendly_id, "name": item.name or item.friendly_id},
         )
 
+    def trigger(self, item: schema_triggers.Trigger, origin: Origin, parts: _ProjectParts) -> None:
+        if item.id in parts.triggers:
+            self.issue(origin, ".id", f"trigger '{item.id}' is defined twice in this project")
+            return
+        compiled = build_trigger(
+            item, lambda sub, message: self.issue(origin, sub, message), parts.audiences, parts.connections
+        )
+        if compiled is not None:
+            parts.triggers[item.id] = compiled
+
+    def trigger_set(self, parts: _ProjectParts) -> TriggerSet | None:
+        active = tuple(t for t in parts.triggers.values() if t.active)
+        cap = self.loaded.settings.triggers.cap
+        if not parts.triggers:
+            return None
+        return TriggerSet(active, (cap.count, cap.per_s) if cap else None, dict(parts.triggers))
+
     def build(self, source: str) -> Runtime:
         projects = self.projects()
         raw = {pid: p for pid, (p, _) in projects.items()}
@@ -228,6 +248,7 @@ class _Builder:
             ("connections", self.connection),
             ("decision_models", self.model),
             ("experiences", self.experience),
+            ("triggers", self.trigger),
         ):
             for item, origin in self.items(section):
                 pid = self.project_of(item, origin, raw)
@@ -250,6 +271,7 @@ class _Builder:
                 models=dict(parts[pid].models),
                 audiences=dict(parts[pid].audiences),
                 connections=dict(parts[pid].connections),
+                triggers=self.trigger_set(parts[pid]),
             )
             for pid, p in raw.items()
         }

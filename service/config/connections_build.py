@@ -15,6 +15,7 @@ from connections import (
     Auth,
     AuthScheme,
     Connection,
+    DeliveryPolicy,
     HeaderAuth,
     JsonTemplate,
     MappingError,
@@ -32,6 +33,7 @@ from . import schema
 
 Issue = Callable[[str, str], None]
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
+_SIGNING_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
@@ -113,6 +115,12 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
                 form = tuple((k, TextTemplate.compile(v)) for k, v in item.body.items())
         else:
             body = JsonTemplate.compile(item.body)
+    signing = tuple(secret.get_secret_value() for secret in item.signing.secrets) if item.signing else ()
+    for i, secret in enumerate(signing):
+        if not _SIGNING_SECRET.match(secret):
+            report(f".signing.secrets[{i}]", "a Standard Webhooks secret: whsec_ followed by base64")
+    if item.kind == "destination" and item.method not in ("POST", "PUT", "PATCH"):
+        report(".method", "a destination sends a payload: POST, PUT or PATCH")
     outputs = []
     for name, field in item.outputs.items():
         try:
@@ -149,5 +157,12 @@ def build_connection(item: schema.Connection, issue: Issue) -> Connection | None
         breaker_reset=item.breaker.reset_s,
         outputs=tuple(outputs),
         client_options=client_options,
-        secrets=secret_forms(secrets),
+        secrets=secret_forms([*secrets, *signing]),
+        signing=signing,
+        delivery=DeliveryPolicy(
+            tuple(item.delivery.schedule_s),
+            item.delivery.concurrency,
+            item.delivery.rate_per_s,
+            item.delivery.allow_private_network,
+        ),
     )

@@ -17,7 +17,7 @@ from .schema import ConfigFile, Management, Settings
 
 # ${env:NAME} or ${env:NAME:-default}; anything else with ${...} is a template placeholder, left alone.
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-LIST_SECTIONS = ("projects", "audiences", "connections", "decision_models", "experiences")
+LIST_SECTIONS = ("projects", "audiences", "connections", "decision_models", "experiences", "triggers")
 
 # Bounds on what one config file may cost to load. YAML aliases share one parsed value, but everything
 # after parsing (env resolution, validation) walks the expanded tree: a 478-byte "billion laughs" file

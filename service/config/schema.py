@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
+
+from .schema_base import ID, NODE_ID
+from .schema_base import Model as _Model
+from .schema_triggers import Cap, Delivery, Signing, Trigger
 
 FRIENDLY_ID = r"^[a-z0-9_]+$"
 PLUGIN_REFERENCE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
-ID = r"^[A-Za-z0-9_.-]+$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, hide_input_in_errors=True
-    )
 
 
 class ProfileSettings(_Model):
@@ -45,6 +41,11 @@ class StorageSettings(_Model):
         return url
 
 
+class TriggerSettings(_Model):
+    cap: Cap | None = Field(None, description="At most this many executions of all triggers per guest.")
+    worker: bool = Field(True, description="Deliver from `personalize serve` (false: run `personalize worker`).")
+
+
 class Settings(_Model):
     default_deadline_ms: int = Field(250, ge=1, le=60_000, description="Request deadline unless overridden.")
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024, description="Larger bodies get 413.")
@@ -53,6 +54,7 @@ class Settings(_Model):
     )
     profiles: ProfileSettings = Field(default_factory=ProfileSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    triggers: TriggerSettings = Field(default_factory=TriggerSettings)
     sandbox: bool = Field(False, description="Mount the demo's offline sandbox API under /sandbox.")
     sandbox_client_secret: SecretStr = Field(SecretStr("sandbox-secret"), description="The sandbox's client secret.")
 
@@ -92,7 +94,6 @@ class Audience(_Model):
     )
 
 
-NODE_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ValueType = Literal["string", "number", "integer", "boolean", "date", "object", "list", "any"]
 Source = str | dict[str, Any]  # a dotted path (`offer.code`, `params.tier`) or a JSON Logic mapping
 
@@ -286,6 +287,8 @@ class Connection(_Model):
     max_response_bytes: int = Field(1_048_576, ge=1)
     breaker: BreakerSpec = Field(default_factory=BreakerSpec)
     outputs: dict[str, OutputField] = Field(default_factory=dict)
+    signing: Signing | None = Field(None, description="Destinations: sign each push (Standard Webhooks v1).")
+    delivery: Delivery = Field(default_factory=Delivery, description="Destinations: retries, concurrency, SSRF.")
 
 
 class Targeting(_Model):
@@ -350,3 +353,4 @@ class ConfigFile(_Model):
     connections: list[Connection] = Field(default_factory=list)
     decision_models: list[DecisionModel] = Field(default_factory=list)
     experiences: list[Experience] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)

@@ -114,7 +114,9 @@ class EdgeApi:
                 key = item.get("eventKey")
                 if not isinstance(key, str) or not key:
                     raise ApiError(400, f"[{index}]: eventKey is required", f"[{index}].eventKey")
-                writes.append(Write((_identity(user),), Event(key, now, item), segments=members))
+                writes.append(
+                    Write((_identity(user),), Event(key, now, item), segments=members, reactor=project.triggers)
+                )
                 continue
             experience, variant = item.get("experienceShortUid"), item.get("variantShortUid")
             if not isinstance(experience, str) or not isinstance(variant, str):
@@ -122,7 +124,14 @@ class EdgeApi:
             once = f"impression:{user}:{experience}:{variant}"
             impression = Event("IMPRESSION", now, item)
             writes.append(
-                Write((_identity(user),), impression, message_id=once, segments=members, message_forever=True)
+                Write(
+                    (_identity(user),),
+                    impression,
+                    message_id=once,
+                    segments=members,
+                    message_forever=True,
+                    reactor=project.triggers,
+                )
             )
         await self.guests.record(project.id, writes)
         return JsonBytes(orjson.dumps({"status": "ok", "received": len(writes)}))
@@ -136,7 +145,7 @@ class EdgeApi:
         if not isinstance(attributes, dict):
             raise ApiError(400, "the body must be a JSON object of attributes", "(body)")
         write = Write((_identity(user),), Event("USER_ATTRIBUTES", time.time(), attributes), attributes,
-                      segments=evaluator(project))  # fmt: skip
+                      segments=evaluator(project), reactor=project.triggers)  # fmt: skip
         await self.guests.record(project.id, [write])
         return Response("User Attributes added successfully", 200, media_type="text/plain")
 
@@ -152,7 +161,13 @@ class EdgeApi:
         # The target survives; the source's attributes, written with the merge, win over the target's.
         winning = dict(previous.attributes) if previous is not None else {}
         event = Event("MERGE", time.time(), {"sourceUserUid": source, "targetUserUid": target})
-        write = Write((_identity(target), _identity(source)), event, winning, segments=evaluator(project))
+        write = Write(
+            (_identity(target), _identity(source)),
+            event,
+            winning,
+            segments=evaluator(project),
+            reactor=project.triggers,
+        )
         await self.guests.record(project.id, [write])
         return Response("User Attributes merged successfully", 200, media_type="text/plain")
 

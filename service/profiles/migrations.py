@@ -81,4 +81,46 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX segment_changes_by_guest ON segment_changes(guest, seq)
     """,
+    # 6: the outbox of triggered experiences: one row per execution (its payload rendered, its request built,
+    # written in the transaction of the event that fired it), every delivery attempt, destinations' state.
+    """
+    CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        guest TEXT NOT NULL,
+        event TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        method TEXT NOT NULL,
+        url TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        next_at REAL NOT NULL,
+        lease_until REAL NOT NULL DEFAULT 0,
+        updated_at REAL NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX deliveries_due ON deliveries(status, next_at);
+    CREATE INDEX deliveries_by_destination ON deliveries(destination, status, updated_at);
+    CREATE INDEX deliveries_by_guest ON deliveries(guest, trigger, created_at);
+    CREATE TABLE delivery_attempts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        status INTEGER,
+        kind TEXT NOT NULL,
+        ms REAL NOT NULL,
+        response TEXT NOT NULL
+    );
+    CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts(delivery, seq);
+    CREATE TABLE destinations (
+        id TEXT PRIMARY KEY,
+        disabled_at REAL,
+        paused_until REAL NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT ''
+    )
+    """,
 )

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Identity = tuple[str, str]  # (kind, value): ("browser", "b-1"), ("email", "ana@example.com"), ("crm", "42")
 
@@ -31,6 +31,27 @@ class Write:
     # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
     segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
     message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
+    # What fires on this write: the project's triggers (service/triggers), in the write's transaction.
+    reactor: Reactor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one stored event did to its guest: what triggers fire on."""
+
+    project: str
+    guest: str
+    event: Event
+    entered: frozenset[str] = frozenset()
+    exited: frozenset[str] = frozenset()
+    created: bool = False
+    resolved: bool = False
+
+
+class Reactor(Protocol):
+    def react(self, db: Any, change: Change, guest: Callable[[], dict[str, Any]], now: float) -> int:
+        """Act on a stored write inside its transaction (`db`); how many deliveries it made pending."""
+        ...
 
 
 def event_time(stamp: object, now: float) -> float:

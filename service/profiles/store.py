@@ -32,9 +32,10 @@ from typing import Any
 
 from .database import Database, StorageUnavailable, open_database
 from .migrations import MIGRATIONS, SchemaError
-from .model import Event, Guest, Identity, Write
+from .model import Change, Event, Guest, Identity, Write
 
 DEDUPE_SECONDS = 24 * 3600
+ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
 TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
 RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<TYPE>: counts in the last days
 # A guest's counts by type, over the history kept and over each recent window, in one pass (one round trip).
@@ -61,6 +62,8 @@ class ProfileStore:
         self._lock = threading.Lock()
         self._queue: list[tuple[str, list[Write], asyncio.Future[list[str | None]]]] = []
         self._flusher: asyncio.Future[None] | None = None
+        self.pending = 0  # deliveries made pending by the group being committed (the database thread's)
+        self.on_deliveries: list[Callable[[], None]] = []  # called in the loop after a commit that made some
         with self._lock:
             self._migrate()
 
@@ -127,6 +130,10 @@ class ProfileStore:
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
+            if self.pending:
+                self.pending = 0
+                for listener in self.on_deliveries:
+                    listener()
             for (_, _, future), outcome in zip(group, outcomes, strict=True):
                 if future.done():
                     continue  # its caller has gone; the writes are stored all the same
@@ -138,6 +145,7 @@ class ProfileStore:
     def _commit_group(self, group: list[tuple[str, list[Write]]]) -> list[list[str | None] | BaseException]:
         """One transaction; each request's writes in a savepoint, so one bad request fails alone."""
         outcomes: list[list[str | None] | BaseException] = []
+        self.pending = 0
         with self.transaction() as db:
             for project, writes in group:
                 db.execute("SAVEPOINT request")
@@ -167,6 +175,7 @@ class ProfileStore:
         now = event.at
         for other in found[1:]:
             self._merge(other, ref)
+        created, resolved = ref is None, len(found) > 1
         if ref is None:
             ref = str(uuid.uuid4())
             db.execute(
@@ -176,10 +185,12 @@ class ProfileStore:
         else:
             db.execute("UPDATE guests SET last_seen = ? WHERE ref = ? AND last_seen < ?", (now, ref, now))
         for kind, value in identities:
-            db.execute(
+            linked = db.execute(
                 "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (project, kind, value, ref),
             )
+            # A known person's identity newly linked to a guest that existed: its identity is resolved.
+            resolved |= not created and linked.rowcount == 1 and kind not in ANONYMOUS_KINDS
         if attributes:
             row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
             merged = {**json.loads(row[0]), **attributes}
@@ -193,14 +204,19 @@ class ProfileStore:
         ).fetchone()
         if count > self.max_events:
             self._prune(ref, count)
+        entered = exited = frozenset[str]()
         if write.segments is not None:
-            self._update_segments(project, ref, write.segments, event)
+            entered, exited = self._update_segments(project, ref, write.segments, event)
+        if write.reactor is not None:
+            change = Change(project, ref, event, entered, exited, created, resolved)
+            self.pending += write.reactor.react(db, change, lambda: self._guest(project, ref).view(), self.clock())
         return ref
 
     def _update_segments(
         self, project: str, ref: str, segments: Callable[[dict[str, Any]], frozenset[str]], event: Event
-    ) -> None:
-        """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed."""
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed and
+        return it (entered, exited)."""
         guest = self._guest(project, ref)
         now, before = segments(guest.view()), frozenset(guest.segments)
         for segment, change in [*((s, "entered") for s in now - before), *((s, "exited") for s in before - now)]:
@@ -214,6 +230,7 @@ class ProfileStore:
                 "INSERT INTO segment_changes(project, guest, segment, change, at, event) VALUES (?, ?, ?, ?, ?, ?)",
                 (project, ref, segment, change, event.at, event.ref),
             )
+        return now - before, before - now
 
     def _prune(self, ref: str, count: int) -> None:
         """Keep the newest `max_events` events of a guest."""

@@ -133,8 +133,8 @@ class TrackingApi:
         else:
             writes, rejected = _batch(body, now)
         members = evaluator(project)
-        if members is not None:
-            writes = [dataclasses.replace(write, segments=members) for write in writes]
+        if members is not None or project.triggers is not None:
+            writes = [dataclasses.replace(w, segments=members, reactor=project.triggers) for w in writes]
         await self.guests.record(project.id, writes)
         scope["state"]["log"].update({"project": project.id, "messages": len(writes)})
         answer: dict[str, Any] = {"success": True}

@@ -107,7 +107,7 @@ class EventsApi:
             at=event_time(event.requested_at, time.time()),
             data=event.model_dump(exclude_defaults=True),
         )
-        write = Write(tuple(identities), stored, attributes, segments=evaluator(project))
+        write = Write(tuple(identities), stored, attributes, segments=evaluator(project), reactor=project.triggers)
         [guest_ref] = await self.guests.record(project.id, [write])
         scope["state"]["log"].update({"project": project.id, "event": stored.type})
         body = {"ref": stored.ref, "status": "OK", "version": "1.2", "customer_ref": guest_ref}

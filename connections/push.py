@@ -1,0 +1,121 @@
+"""One push to a destination connection: the stored request, its auth (OAuth2 included), Standard Webhooks
+v1 signature headers made for this attempt, and the answer classified for the delivery worker.
+
+The `standardwebhooks` package signs (the spec's reference library; tests check the spec's published
+vector). Redirects are never followed (a 3xx is a failure), and the host is the one the connection's
+`baseUrl` names: templated path and query values are percent-encoded, so no input can change it.
+Link-local and cloud metadata addresses are refused unless the destination allows them; the name is
+resolved just before the request (a DNS answer that changes between this check and the connection is
+not caught: an egress proxy is the defence for that, as the Standard Webhooks spec advises).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass, field
+
+from standardwebhooks.webhooks import Webhook
+
+from .calls import send_once
+from .connection import BuiltRequest, Connection
+from .faults import FaultKind
+from .metrics import BREAKER_STATES
+from .pool import Connections, redact
+
+EXCERPT_BYTES = 500  # of a receiver's answer, kept in the delivery log
+# Cloud metadata services that are not link-local (AWS IPv6, Alibaba, Oracle's own addresses are link-local).
+_METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
+
+
+class PushKind:
+    """Outcomes beyond the connection fault kinds."""
+
+    ADDRESS_REFUSED = "address_refused"  # the destination resolves to a link-local or metadata address
+
+
+@dataclass(slots=True)
+class PushResult:
+    ok: bool  # the receiver answered 2xx
+    kind: str  # FaultKind value, or PushKind
+    status: int | None = None
+    ms: float = 0.0
+    detail: str = ""
+    excerpt: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # the answer's, lower-case names
+
+
+def signature(secrets: tuple[str, ...], message_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature`: one `v1,<base64>` per secret, space-separated (rotation: old and new)."""
+    when = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    text = body.decode()
+    return " ".join(Webhook(secret).sign(message_id, when, text) for secret in secrets)
+
+
+def refused_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local or ip in _METADATA
+
+
+async def _address_check(connection: Connection) -> str | None:
+    """Why the destination's host may not be reached, or None."""
+    if connection.delivery.allow_private_network:
+        return None
+    host = connection.base_url.host
+    port = connection.base_url.port or (443 if connection.base_url.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # unresolvable: the request fails as `refused`, and is retried
+    for *_, sockaddr in infos:
+        if refused_address(str(sockaddr[0])):
+            return f"{host} resolves to {sockaddr[0]}, a link-local or cloud metadata address (allowPrivateNetwork)"
+    return None
+
+
+async def push(
+    connections: Connections, name: str, message_id: str, request: BuiltRequest, now: float | None = None
+) -> PushResult:
+    """Send one attempt of a stored request; never raises for anything the network or receiver does."""
+    connection = connections.connections[name]
+    state = connections.state[name]
+    refused = await _address_check(connection)
+    if refused is not None:
+        return PushResult(False, PushKind.ADDRESS_REFUSED, detail=refused)
+    if not state.breaker.allow():
+        return PushResult(False, FaultKind.CIRCUIT_OPEN, detail="the circuit breaker is open")
+    timestamp = int(time.time() if now is None else now)
+    headers = dict(request.headers)
+    headers["content-type"] = "application/json"
+    headers["webhook-id"] = message_id
+    headers["webhook-timestamp"] = str(timestamp)
+    if connection.signing and request.content is not None:
+        headers["webhook-signature"] = signature(connection.signing, message_id, timestamp, request.content)
+    signed = BuiltRequest(request.method, request.url, tuple(headers.items()), request.content)
+    started = time.perf_counter()
+    attempt = await send_once(
+        connections.client(connection), connection, signed, connection.timeouts.total, state.tokens
+    )
+    ok = attempt.status is not None and 200 <= attempt.status < 300  # any 2xx, whatever its body
+    kind = FaultKind.OK if ok else attempt.kind
+    if ok:
+        state.breaker.success()
+    elif kind not in (FaultKind.TOKEN_ERROR,) and not (attempt.status is not None and attempt.status < 500):
+        state.breaker.failure()  # refused, timeout, 5xx: the receiver is in trouble; a 4xx is an answer
+    connections.metrics.count(name, kind, time.perf_counter() - started, BREAKER_STATES[state.breaker.state])
+    secrets = connections.secrets(connection)
+    excerpt = attempt.raw_body[:EXCERPT_BYTES].decode("utf-8", "replace")
+    return PushResult(
+        ok,
+        kind,
+        attempt.status,
+        attempt.ms,
+        redact(attempt.detail, secrets) if not ok else "",
+        redact(excerpt, secrets),
+        {k.lower(): v for k, v in attempt.response_headers.items()},
+    )

@@ -1,0 +1,15 @@
+"""The base of every config model: camelCase keys like the Sitecore wire format, unknown keys are errors."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+ID = r"^[A-Za-z0-9_.-]+$"
+NODE_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, hide_input_in_errors=True
+    )

@@ -1,0 +1,79 @@
+"""Compile `triggers` config into service.triggers.Trigger objects (filters, payload templates, references)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from connections import Connection
+from decision_models import Audience, ExpressionError, TemplateError, compile_condition, compile_template
+
+from ..triggers import Kind, Trigger
+from ..triggers.compiled import TRIGGER_ROOTS
+from . import schema_triggers
+
+
+def build_trigger(
+    item: schema_triggers.Trigger,
+    issue: Callable[[str, str], None],
+    audiences: Mapping[str, Audience],
+    connections: Mapping[str, Connection],
+) -> Trigger | None:
+    """A compiled trigger, or None after reporting every problem through `issue`."""
+    failed = False
+
+    def report(sub: str, message: str) -> None:
+        nonlocal failed
+        failed = True
+        issue(sub, message)
+
+    destination = connections.get(item.destination)
+    if destination is None or destination.kind != "destination":
+        report(".destination", f"'{item.destination}' is not a connection of kind destination here")
+    audience = audiences.get(item.audience) if item.audience is not None else None
+    if item.audience is not None and audience is None:
+        report(".audience", f"unknown audience '{item.audience}'")
+    when = item.when
+    for key, names in (("segmentEntered", when.segment_entered), ("segmentExited", when.segment_exited)):
+        for i, name in enumerate(names):
+            if name not in audiences or not audiences[name].segment:
+                report(f".when.{key}[{i}]", f"'{name}' is not an audience marked segment: true")
+    condition = None
+    if when.filter is not None:
+        try:
+            condition = compile_condition(when.filter, roots=TRIGGER_ROOTS)
+        except ExpressionError as exc:
+            report(".when.filter", str(exc))
+    payload = None
+    if item.payload is not None:
+        try:
+            payload = compile_template(item.payload, roots=TRIGGER_ROOTS)
+        except TemplateError as exc:
+            report(".payload", str(exc))
+    if failed or destination is None:
+        return None
+    kind = (
+        Kind.EVENT
+        if when.event is not None
+        else Kind.SEGMENT_ENTERED
+        if when.segment_entered
+        else Kind.SEGMENT_EXITED
+        if when.segment_exited
+        else Kind.GUEST_CREATED
+        if when.guest_created
+        else Kind.IDENTITY_RESOLVED
+    )
+    return Trigger(
+        id=item.id,
+        name=item.name or item.id,
+        kind=kind,
+        destination=destination,
+        event_type=when.event,
+        segments=frozenset(when.segment_entered or when.segment_exited),
+        filter=condition,
+        audience=audience,
+        frequency=item.frequency.criterion,
+        interval=item.frequency.interval,
+        cap=(item.cap.count, item.cap.per_s) if item.cap else None,
+        payload=payload,
+        active=item.status == "active",
+    )

@@ -1,0 +1,166 @@
+"""The delivery worker: claims due deliveries from the outbox under a lease, pushes each through its
+destination connection (connections/push.py), and settles it by the policy (policy.py). It runs inside
+`personalize serve` by default and as `personalize worker` on its own; any number of them share one
+database (outbox.py explains why no attempt is made twice at once).
+
+One slow or dead destination never delays the others: deliveries run as their own tasks, at most
+`delivery.concurrency` per destination, and a destination at its limit is left out of the next claim.
+The clock and the jitter are injected: tests drive `run_once` with a fake clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from connections import FaultKind
+from connections.push import PushResult, push
+
+from ..profiles.store import ProfileStore
+from ..runtime import Runtime
+from . import outbox
+from .outbox import Delivery
+from .policy import Step, next_step
+
+POLL_SECONDS = 1.0  # a worker looks for deliveries made by other processes (and due retries) this often
+MIN_LEASE = 60.0
+_log = logging.getLogger("uvicorn.error")
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: ProfileStore,
+        runtime: Callable[[], Runtime],
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+        batch: int = 200,
+    ) -> None:
+        self.store, self.runtime, self.clock, self.jitter, self.batch = store, runtime, clock, jitter, batch
+        self.in_flight: dict[str, int] = {}  # destination -> deliveries being attempted
+        self._next_start: dict[str, float] = {}  # destination -> earliest start of the next (rate limit)
+        self._wake: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New deliveries are in the outbox (the store calls this after their commit)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim what is due now and attempt all of it; returns how many were attempted."""
+        claimed = await self._claim(self.batch)
+        await asyncio.gather(*(self._deliver(d) for d in claimed))
+        return len(claimed)
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        self._wake = asyncio.Event()
+        try:
+            while True:
+                self._wake.clear()
+                free = self.batch - sum(self.in_flight.values())
+                claimed = await self._claim(free) if free > 0 else []
+                for delivery in claimed:
+                    task = asyncio.create_task(self._deliver(delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._done)
+                if claimed and len(claimed) == free:
+                    await self._wake.wait()  # at capacity: a finished delivery wakes the loop
+                    continue
+                if claimed:
+                    continue
+                due = await asyncio.to_thread(self._next_due)
+                pause = POLL_SECONDS if due is None else min(POLL_SECONDS, max(0.0, due - self.clock()))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wake.wait()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("delivery task failed", exc_info=task.exception())
+        self.wake()
+
+    def _lease(self, runtime: Runtime) -> float:
+        connections = runtime.connections.connections.values() if runtime.connections else ()
+        longest = max((c.timeouts.total for c in connections if c.kind == "destination"), default=0.0)
+        return max(MIN_LEASE, 4 * longest)  # outlasts an attempt: a token fetch, the request, settling
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        runtime = self.runtime()
+        saturated = {
+            name
+            for name, count in self.in_flight.items()
+            if runtime.connections is not None
+            and name in runtime.connections.connections
+            and count >= runtime.connections.connections[name].delivery.concurrency
+        }
+        lease, now = self._lease(runtime), self.clock()
+
+        def claim() -> list[Delivery]:
+            with self.store.transaction() as db:
+                return outbox.claim(db, now, limit, lease, tuple(sorted(saturated)))
+
+        claimed = await asyncio.to_thread(claim)
+        for delivery in claimed:
+            self.in_flight[delivery.destination] = self.in_flight.get(delivery.destination, 0) + 1
+        return claimed
+
+    def _next_due(self) -> float | None:
+        with self.store.locked() as db:
+            return outbox.next_due(db)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        finally:
+            self.in_flight[delivery.destination] -= 1
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        connections = self.runtime().connections
+        connection = connections.connections.get(delivery.destination) if connections is not None else None
+        if connections is None or connection is None or connection.kind != "destination":
+            reason = f"destination '{delivery.destination}' is not in the config; waiting for it"
+            await self._postpone(delivery, self.clock() + 60, reason)
+            return
+        await self._pace(delivery.destination, connection.delivery.rate_per_s)
+        result = await push(connections, delivery.destination, delivery.id, delivery.request, now=self.clock())
+        now = self.clock()
+        if result.kind == FaultKind.CIRCUIT_OPEN:  # not attempted: due again when the breaker lets a probe out
+            await self._postpone(delivery, now + connection.breaker_reset, "the destination's breaker is open")
+            return
+        attempts = delivery.attempts + 1
+        step = next_step(result, attempts, connection.delivery.schedule, now, self.jitter)
+        await asyncio.to_thread(self._settle, delivery, result, step, attempts, now)
+
+    async def _pace(self, destination: str, rate: float | None) -> None:
+        """At most `rate` attempts started per second to this destination."""
+        if rate is None:
+            return
+        now = time.monotonic()
+        start = max(now, self._next_start.get(destination, now))
+        self._next_start[destination] = start + 1 / rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _postpone(self, delivery: Delivery, until: float, reason: str) -> None:
+        def write() -> None:
+            with self.store.transaction() as db:
+                outbox.postpone(db, delivery, until, reason, self.clock())
+
+        await asyncio.to_thread(write)
+
+    def _settle(self, delivery: Delivery, result: PushResult, step: Step, attempts: int, now: float) -> None:
+        text = result.excerpt or result.detail
+        with self.store.transaction() as db:
+            outbox.log_attempt(db, delivery.id, now, result.status, str(result.kind), result.ms, text)
+            outbox.settle(db, delivery, step, attempts, now)

@@ -1,0 +1,148 @@
+"""Fire the triggers a stored event matches: called by the profile store inside the event's transaction,
+so a delivery exists exactly when its event does (the outbox). A payload or request that cannot be made
+for this guest is recorded as a `not_rendered` execution with the reason; nothing else stops.
+
+Frequency and caps count this guest's executions in the outbox, by the events' own times: `touch` fires
+once per touch (no execution since the touch began), `minute` / `hour` / `day` once per interval.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from connections import BuiltRequest, TemplateInputError, build
+
+from ..delivery import outbox
+from ..delivery.outbox import Delivery
+from ..delivery.policy import Status
+from ..profiles.database import Database
+from ..profiles.model import Change
+from ..profiles.segments import EMPTY_REQUEST
+from .compiled import Kind, Trigger, event_view, push_payload
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSet:
+    """A project's active triggers; `cap` is the global one (count, per seconds) across all of them."""
+
+    triggers: tuple[Trigger, ...]
+    cap: tuple[int, float] | None = None
+    by_id: dict[str, Trigger] = field(default_factory=dict)
+
+    def react(self, db: Any, change: Change, guest: Callable[[], dict[str, Any]], now: float) -> int:
+        return fire(db, self, change, guest, now)
+
+    def candidates(self, change: Change) -> list[tuple[Trigger, str | None]]:
+        """The triggers this change may fire (before filters, audiences and frequency), each with the
+        segment whose change fired it."""
+        found: list[tuple[Trigger, str | None]] = []
+        for trigger in self.triggers:
+            if trigger.kind is Kind.EVENT:
+                if trigger.event_type == change.event.type:
+                    found.append((trigger, None))
+            elif trigger.kind is Kind.SEGMENT_ENTERED:
+                hit = sorted(trigger.segments & change.entered)
+                if hit:
+                    found.append((trigger, hit[0]))
+            elif trigger.kind is Kind.SEGMENT_EXITED:
+                hit = sorted(trigger.segments & change.exited)
+                if hit:
+                    found.append((trigger, hit[0]))
+            elif trigger.kind is Kind.GUEST_CREATED:
+                if change.created:
+                    found.append((trigger, None))
+            elif change.resolved:
+                found.append((trigger, None))
+        return found
+
+
+def fire(db: Database, triggers: TriggerSet, change: Change, guest: Callable[[], dict[str, Any]], now: float) -> int:
+    """Put a delivery in the outbox for every trigger this change fires; how many are pending."""
+    candidates = triggers.candidates(change)
+    if not candidates:
+        return 0
+    view = guest()
+    pending = 0
+    for trigger, segment in candidates:
+        context = {
+            **EMPTY_REQUEST,
+            "guest": view,
+            "event": event_view(change.event),
+            "segment": {"id": segment, "change": "entered" if segment in change.entered else "exited"}
+            if segment
+            else None,
+            "trigger": {"id": trigger.id, "name": trigger.name},
+        }
+        if trigger.audience is not None and not trigger.audience.condition.matches(context):
+            continue
+        if trigger.filter is not None and not trigger.filter.matches(context):
+            continue
+        if not _due(db, trigger, triggers.cap, change, view):
+            continue
+        delivery = _delivery(trigger, change, view, segment, context, now)
+        outbox.enqueue(db, delivery)
+        pending += delivery.status == Status.PENDING
+    return pending
+
+
+def _due(db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: Change, view: dict[str, Any]) -> bool:
+    at = change.event.at
+    if trigger.frequency != "event":
+        last = outbox.last_fired(db, trigger.id, change.guest)
+        if last is not None:
+            if trigger.frequency == "touch":
+                start = (view.get("session") or {}).get("start")
+                if start is not None and last >= start:
+                    return False
+            elif at - last < trigger.min_gap:
+                return False
+    if trigger.cap is not None:
+        count, per = trigger.cap
+        if outbox.fired_since(db, change.guest, at - per, trigger.id) >= count:
+            return False
+    if cap is not None:
+        count, per = cap
+        if outbox.fired_since(db, change.guest, at - per) >= count:
+            return False
+    return True
+
+
+def _delivery(
+    trigger: Trigger, change: Change, view: dict[str, Any], segment: str | None, context: dict[str, Any], now: float
+) -> Delivery:
+    destination = trigger.destination
+    status, reason = Status.PENDING, ""
+    request = BuiltRequest(destination.method, destination.base_text, (), b"")
+    try:
+        if trigger.payload is not None:
+            payload = trigger.payload.render(context)
+        else:
+            payload = push_payload(trigger, view, change.event, change, segment)
+        inputs = {"guestRef": change.guest, "trigger": trigger.id, "eventType": change.event.type}
+        built = build(destination, inputs)
+        request = BuiltRequest(built.method, built.url, built.headers, orjson.dumps(payload))
+    except (TemplateInputError, TypeError, ValueError, orjson.JSONEncodeError) as exc:
+        status, reason = Status.NOT_RENDERED, f"cannot render the payload or request: {exc}"[:500]
+    return Delivery(
+        id=f"msg_{uuid.uuid4().hex}",
+        project=change.project,
+        trigger=trigger.id,
+        guest=change.guest,
+        event=change.event.ref,
+        destination=destination.id,
+        method=request.method,
+        url=request.url,
+        headers=tuple(request.headers),
+        body=(request.content or b"").decode(),
+        status=status,
+        attempts=0,
+        created_at=change.event.at,
+        next_at=now,
+        updated_at=now,
+        reason=reason,
+    )
