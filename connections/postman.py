@@ -69,6 +69,26 @@ def _token_script(connection: Connection, token: OAuth2ClientCredentials, secret
     ]
 
 
+SAMPLE_PAYLOAD = '{"trigger": {"id": "postman"}, "event": {"type": "POSTMAN"}}'
+
+
+def _signing_script(secret_var: str) -> list[str]:
+    """Standard Webhooks v1 headers for this send, as the delivery worker makes them (CryptoJS is in
+    Postman's and newman's sandbox)."""
+    return [
+        "// Sign as the delivery worker does: v1,base64(HMAC-SHA256(secret, id.timestamp.body)).",
+        f"const secret = (pm.variables.get('{secret_var}') || '').replace(/^whsec_/, '');",
+        "const id = 'msg_postman_' + Date.now();",
+        "const timestamp = Math.floor(Date.now() / 1000).toString();",
+        "const body = pm.variables.replaceIn(pm.request.body ? pm.request.body.raw : '');",
+        "const key = CryptoJS.enc.Base64.parse(secret);",
+        "const signature = CryptoJS.HmacSHA256(id + '.' + timestamp + '.' + body, key).toString(CryptoJS.enc.Base64);",
+        "pm.request.headers.upsert({key: 'webhook-id', value: id});",
+        "pm.request.headers.upsert({key: 'webhook-timestamp', value: timestamp});",
+        "pm.request.headers.upsert({key: 'webhook-signature', value: 'v1,' + signature});",
+    ]
+
+
 def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]]:
     """The collection item, and the variables it uses (inputs and secrets, all empty)."""
     variables = {name: "" for name in connection.inputs}
@@ -91,6 +111,11 @@ def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]
         "url": raw_url,  # a string: Postman parses it once variables resolve (the base may hold a path)
     }
     body = _body(connection)
+    if body is None and connection.kind == "destination":
+        # A destination's body is a trigger's payload: a sample to edit (the delivery log shows real ones).
+        headers["content-type"] = "application/json"
+        request["header"] = [{"key": k, "value": v} for k, v in headers.items()]
+        body = {"mode": "raw", "raw": SAMPLE_PAYLOAD, "options": {"raw": {"language": "json"}}}
     if body is not None:
         request["body"] = body
     events: list[dict[str, Any]] = [
@@ -105,6 +130,13 @@ def postman_item(connection: Connection) -> tuple[dict[str, Any], dict[str, str]
         }
     ]
     auth_kind = _auth(connection, request, variables, events)
+    if connection.signing:
+        secret_var = f"{connection.id}_signingSecret"
+        variables[secret_var] = ""
+        events.insert(
+            0, {"listen": "prerequest", "script": {"type": "text/javascript", "exec": _signing_script(secret_var)}}
+        )
+        auth_kind += ", Standard Webhooks signature"
     item = {
         "name": connection.id,
         "description": f"Connection `{connection.id}` ({auth_kind})",

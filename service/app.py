@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from .config import DEMO_SOURCE, load_runtime
 from .contentstack.edge import EdgeApi
+from .delivery.worker import DeliveryWorker
 from .demo.sandbox import Sandbox
 from .http import server
 from .http.access_log import AccessLog
@@ -35,6 +36,7 @@ from .http.operations import OperationsApi
 from .http.routing import Access, starlette_routes
 from .management.api import ManagementApi
 from .management.connection_testing import ConnectionsApi
+from .management.deliveries import DeliveriesApi
 from .management.guests import GuestsApi
 from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
 from .openapi import build_openapi
@@ -111,9 +113,18 @@ async def _lifespan(
     install_sighup(reloader)
     watcher = asyncio.ensure_future(reloader.watch()) if watching() else None
     retention = asyncio.ensure_future(_retention(ref, store))
+    delivering = None
+    if ref().run_worker and any(p.triggers is not None for p in ref().projects.values()):
+        worker = DeliveryWorker(store, ref)
+        store.on_deliveries.append(worker.wake)
+        delivering = asyncio.ensure_future(worker.run())
     yield
     log.flush()  # uvicorn's shutdown runs this; an atexit hook did not run on SIGTERM
     retention.cancel()
+    if delivering is not None:
+        delivering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
     if watcher is not None:
         watcher.cancel()
     current = ref().connections
@@ -154,6 +165,7 @@ def create_app(
         EventsApi: EventsApi(ref, guests),
         TrackingApi: TrackingApi(ref, guests),
         GuestsApi: GuestsApi(ref, guests),
+        DeliveriesApi: DeliveriesApi(ref, guests),
         EdgeApi: EdgeApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),
@@ -162,7 +174,8 @@ def create_app(
         OperationsApi: OperationsApi(ref, metrics, lambda: build_openapi(specs, package_version())),
     }
     if runtime.sandbox_secret is not None:
-        instances[Sandbox] = Sandbox("demo-client", runtime.sandbox_secret)
+        hooks = runtime.connections.connections.get("demo_webhooks") if runtime.connections else None
+        instances[Sandbox] = Sandbox("demo-client", runtime.sandbox_secret, hooks.signing if hooks else ())
     routes = starlette_routes(specs, instances, ref)
     route_names = {route.endpoint: route.path for route in routes}
 

@@ -7,6 +7,7 @@ from .contentstack.routes import EDGE_ROUTES
 from .demo.sandbox import SANDBOX_ROUTES
 from .http.operations import OPERATIONS_ROUTES
 from .http.routing import RouteSpec
+from .management.deliveries import DELIVERY_ROUTES
 from .management.guests import GUEST_ROUTES
 from .management.routes import MANAGEMENT_ROUTES
 from .runtime import Runtime
@@ -22,6 +23,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *EDGE_ROUTES,
     *MANAGEMENT_ROUTES,
     *GUEST_ROUTES,
+    *DELIVERY_ROUTES,
     *OPERATIONS_ROUTES,
     *SANDBOX_ROUTES,
 )

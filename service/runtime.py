@@ -56,6 +56,7 @@ class Runtime:
     retention_days: int = 365  # events and guests older than this are pruned
     storage_url: str | None = field(default=None, repr=False)  # postgresql://…; None: SQLite in the data dir
     storage_schema: str = "personalize"
+    run_worker: bool = True  # deliver triggered pushes from `personalize serve` (settings.triggers.worker)
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

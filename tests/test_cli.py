@@ -95,6 +95,7 @@ def test_schema_describes_the_config(capsys: pytest.CaptureFixture[str]) -> None
         "connections",
         "decisionModels",
         "experiences",
+        "triggers",
     }
     experience = schema["$defs"]["Experience"]["properties"]
     assert experience["friendlyId"]["pattern"] == "^[a-z0-9_]+$"

@@ -119,8 +119,10 @@ async def test_project_header_and_pagination(mgmt: httpx.AsyncClient) -> None:
 
 
 async def test_connections_and_models_are_readable_redacted(mgmt: httpx.AsyncClient) -> None:
-    [connection] = (await mgmt.get("/management/connections", headers=TOKEN)).json()
+    connection, destination = (await mgmt.get("/management/connections", headers=TOKEN)).json()
     assert connection["auth"]["clientSecret"] == "[redacted]"
+    assert destination["kind"] == "destination" and destination["signing"] == {"secrets": ["[redacted]"]}
+    assert "whsec_" not in (await mgmt.get("/management/connections/demo_webhooks", headers=TOKEN)).text
     assert connection["inputs"] == ["tier"]
     model = (await mgmt.get("/management/decision-models/banner_offer", headers=TOKEN)).json()
     assert [(v["uid"], v["status"]) for v in model["variants"]] == [

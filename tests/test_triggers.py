@@ -42,7 +42,8 @@ triggers:
   - id: cart_added
     when: {event: ADD_TO_CART, filter: {">": [{"var": "event.data.ext.value"}, 10]}}
     destination: hooks
-    payload: {kind: cart, guest: "${guest.ref}", value: "${event.data.ext.value}", email: "${guest.attributes.email!null}"}
+    payload:
+      {kind: cart, guest: "${guest.ref}", value: "${event.data.ext.value}", email: "${guest.attributes.email!null}"}
   - id: became_carter
     when: {segmentEntered: [carters]}
     frequency: {criterion: event}
@@ -119,7 +120,12 @@ async def test_an_event_and_a_segment_entry_are_pushed_signed(
     assert all(r.signed for r in got.values())
     guest = shop.store.guest_now("shop", ("browser", "b-1"))
     assert guest is not None
-    assert got["/hooks/cart_added"].json() == {"kind": "cart", "guest": guest.ref, "value": 30, "email": "ana@example.com"}
+    assert got["/hooks/cart_added"].json() == {
+        "kind": "cart",
+        "guest": guest.ref,
+        "value": 30,
+        "email": "ana@example.com",
+    }
     push = got["/hooks/became_carter"].json()
     assert push["person"]["id"] == guest.ref and push["person"]["attributes"]["email"] == "ana@example.com"
     assert push["newMatchedSegments"] == [{"segmentId": "carters"}]

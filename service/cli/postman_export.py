@@ -20,6 +20,7 @@ BASE_URL = "http://127.0.0.1:8000"  # where `personalize serve` listens by defau
 # The embedded demo's published defaults (service/demo/demo.yaml): not secrets, and only ever written for it.
 DEMO_MANAGEMENT_TOKEN = "demo-management-token"
 DEMO_SANDBOX_SECRET = "sandbox-secret"
+DEMO_WEBHOOK_SECRET = "whsec_ZGVtby13ZWJob29rLXNlY3JldC0wMDAwMDAwMDAw"  # demo.yaml's default, published
 DEMO_SEGMENT_WRITE_KEY = "demo"
 BEARER = {"type": "bearer", "bearer": [{"key": "token", "value": "{{managementToken}}", "type": "string"}]}
 
@@ -95,6 +96,7 @@ def build_collection(runtime: Runtime) -> dict[str, Any]:
         "browserId": "postman-browser",
         "segmentWriteKey": "",
         "managementToken": "",
+        "destination": next((c.id for c in project.connections.values() if c.kind == "destination"), "none"),
     }
     # Connections to the service's own address (the demo's sandbox) follow {{baseUrl}} (Postman resolves
     # variables inside variable values), so setting baseUrl alone points every request at one server.
@@ -129,6 +131,8 @@ def environment(runtime: Runtime) -> dict[str, Any]:
     for connection in next(iter(runtime.projects.values())).connections.values():
         if isinstance(connection.auth, OAuth2ClientCredentials):
             values.append((f"{connection.id}_clientSecret", DEMO_SANDBOX_SECRET if demo else ""))
+        if connection.signing:
+            values.append((f"{connection.id}_signingSecret", DEMO_WEBHOOK_SECRET if demo else ""))
     return {
         "name": "personalize demo" if demo else "personalize",
         "values": [{"key": k, "value": v, "enabled": True} for k, v in values],

@@ -290,6 +290,7 @@ class _Builder:
             retention_days=settings.profiles.retention_days,
             storage_url=settings.storage.url.get_secret_value() if settings.storage.url else None,
             storage_schema=settings.storage.postgres_schema,
+            run_worker=settings.triggers.worker,
             source=source,
             management_origins=frozenset(self.loaded.management.allowed_origins),
             management_tokens=tuple(

@@ -67,7 +67,7 @@ class Delivery:
         }
 
 
-def _row(row: Sequence[Any]) -> Delivery:
+def from_row(row: Sequence[Any]) -> Delivery:
     values = list(row)
     values[8] = tuple(tuple(pair) for pair in json.loads(values[8]))
     return Delivery(*values)
@@ -127,7 +127,7 @@ def claim(db: Database, now: float, limit: int, lease: float, busy: tuple[str, .
     ).fetchall()
     for row in rows:
         db.execute("UPDATE deliveries SET lease_until = ? WHERE id = ?", (now + lease, row[0]))
-    return [_row(row) for row in rows]
+    return [from_row(row) for row in rows]
 
 
 def next_due(db: Database) -> float | None:

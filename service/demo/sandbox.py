@@ -5,17 +5,20 @@ demo's `recommendations` experience shows a real connection call with no network
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import secrets
 import time
+from collections import deque
 from urllib.parse import parse_qsl
 
 import orjson
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from ..http.errors import Dialect
+from ..http.errors import ApiError, Dialect
 from ..http.routing import Example, RouteSpec, status
 from ..runtime import Runtime
 
@@ -25,6 +28,7 @@ CATALOG = {
     "none": [{"sku": "NEW-01", "name": "Starter socks"}, {"sku": "NEW-02", "name": "Cotton tee"}],
 }
 TOKEN_LIFETIME = 300
+WEBHOOKS_KEPT = 100
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -32,10 +36,36 @@ def _json(body: object, status: int = 200) -> Response:
 
 
 class Sandbox:
-    def __init__(self, client_id: str, client_secret: str) -> None:
+    def __init__(self, client_id: str, client_secret: str, webhook_secrets: tuple[str, ...] = ()) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.tokens: dict[str, float] = {}
+        self.webhook_secrets = webhook_secrets
+        self.received: deque[dict[str, object]] = deque(maxlen=WEBHOOKS_KEPT)
+
+    async def webhook(self, scope: Scope, receive: Receive) -> Response:
+        """A receiver as the README's delivery contract asks for one: it verifies the Standard Webhooks
+        signature (the library's check, timestamp within 5 minutes included) and keeps what arrived."""
+        request = Request(scope, receive)
+        body = await request.body()
+        headers = dict(request.headers)
+        verified = False
+        for secret in self.webhook_secrets:
+            with contextlib.suppress(WebhookVerificationError, ValueError):
+                Webhook(secret).verify(body, headers, json_parse=False)
+                verified = True
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            payload = None
+        self.received.appendleft({"webhookId": headers.get("webhook-id"), "verified": verified, "payload": payload})
+        if not verified:
+            raise ApiError(401, "the webhook signature does not verify (or is missing)", "webhook-signature")
+        return _json({"received": True})
+
+    async def webhooks(self, scope: Scope, receive: Receive) -> Response:
+        """What the receiver got, newest first."""
+        return _json(list(self.received))
 
     def _credentials(self, request: Request, form: dict[str, str]) -> tuple[str, str]:
         header = request.headers.get("authorization", "")
@@ -110,5 +140,30 @@ SANDBOX_ROUTES: tuple[RouteSpec, ...] = (
                 tests=(status(401),),
             )
         ],
+    ),
+    RouteSpec(
+        "POST",
+        "/sandbox/webhooks",
+        Sandbox,
+        Sandbox.webhook,
+        "Demo sandbox: a webhook receiver that verifies signatures",
+        "Demo sandbox",
+        Dialect.STREAM,
+        statuses=(401,),
+        enabled=_enabled,
+        examples=lambda f: [
+            Example("Sandbox webhook without a signature: 401", "/sandbox/webhooks", body={}, tests=(status(401),))
+        ],
+    ),
+    RouteSpec(
+        "GET",
+        "/sandbox/webhooks",
+        Sandbox,
+        Sandbox.webhooks,
+        "Demo sandbox: what the webhook receiver got, newest first",
+        "Demo sandbox",
+        Dialect.STREAM,
+        enabled=_enabled,
+        examples=lambda f: [Example("Sandbox webhooks received", "/sandbox/webhooks")],
     ),
 )

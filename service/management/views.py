@@ -133,6 +133,7 @@ def connection_view(connection: Connection) -> dict[str, Any]:
         "cacheTtlS": connection.cache_ttl,
         "maxResponseBytes": connection.max_bytes,
         "outputs": {o.name: {"path": o.path, "type": o.type} for o in connection.outputs},
+        "signing": {"secrets": ["[redacted]"] * len(connection.signing)} if connection.signing else None,
     }
 
 

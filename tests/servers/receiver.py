@@ -54,7 +54,7 @@ class ReceiverState:
 def verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """What a receiver checks, with the library's signing (its verify() also bounds the timestamp to ±5
     minutes of the real clock, which tests that advance a fake clock step past)."""
-    when = dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=dt.UTC)
     expected = Webhook(secret).sign(headers["webhook-id"], when, body.decode()).split(",", 1)[1]
     for candidate in headers.get("webhook-signature", "").split(" "):
         version, _, value = candidate.partition(",")
