@@ -22,6 +22,7 @@ from tests.servers.receiver import SECRET, RunningReceiver, run_receiver
 START = 1_800_000_000.0
 
 CONFIG = """
+management: {tokens: [t]}
 projects:
   - id: shop
     clientKey: shop
@@ -43,7 +44,11 @@ triggers:
     when: {event: ADD_TO_CART, filter: {">": [{"var": "event.data.ext.value"}, 10]}}
     destination: hooks
     payload:
-      {kind: cart, guest: "${guest.ref}", value: "${event.data.ext.value}", email: "${guest.attributes.email!null}"}
+      kind: cart
+      guest: "${guest.ref}"
+      value: "${event.data.ext.value}"
+      email: "${guest.attributes.email!null}"
+      browser: "${event.data.browser_id}"
   - id: became_carter
     when: {segmentEntered: [carters]}
     frequency: {criterion: event}
@@ -68,6 +73,7 @@ def receiver() -> Iterator[RunningReceiver]:
 def hooks(receiver: RunningReceiver) -> RunningReceiver:
     receiver.state.received.clear()
     receiver.state.script.clear()
+    receiver.state.scripts_by_marker.clear()
     return receiver
 
 
@@ -125,6 +131,7 @@ async def test_an_event_and_a_segment_entry_are_pushed_signed(
         "guest": guest.ref,
         "value": 30,
         "email": "ana@example.com",
+        "browser": "b-1",
     }
     push = got["/hooks/became_carter"].json()
     assert push["person"]["id"] == guest.ref and push["person"]["attributes"]["email"] == "ana@example.com"
@@ -165,3 +172,169 @@ async def test_failures_are_retried_on_the_schedule_with_one_webhook_id(
     assert all(r.signed for r in hooks.state.received)
     [delivery] = shop.deliveries()
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 4)
+
+
+async def test_410_disables_abort_stops_and_the_last_failure_is_a_dead_letter_to_recover(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    config = CONFIG.replace("    breaker: {failures: 0}", "    breaker: {failures: 0}\n    delivery: {scheduleS: [5]}")
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    headers = {"Authorization": "Bearer t"}
+    async with app_client(shop.app) as client:
+        for browser in ("b-abort", "b-dead", "b-gone"):
+            await shop.event(client, "ADD_TO_CART", browser, ext={"value": 50})
+        hooks.state.answer_when("b-abort", (500, {"webhook-delivery": "abort-message"}))
+        hooks.state.answer_when("b-dead", 500, 500)
+        hooks.state.answer_when("b-gone", 410)
+        assert await shop.worker.run_once() == 3
+        shop.clock.now += 5
+        assert await shop.worker.run_once() == 0  # the destination is disabled: nothing is claimed
+        log = (await client.get("/management/deliveries?destination=hooks", headers=headers)).json()
+        assert sorted(d["status"] for d in log) == ["aborted", "dead", "pending"]
+        state = (await client.get("/management/destinations/hooks", headers=headers)).json()
+        assert state["disabled"] is True and "410" in state["reason"]
+        assert (await client.post("/management/destinations/hooks/enable", headers=headers)).json()["enabled"]
+        assert await shop.worker.run_once() == 1  # the 500's retry: the schedule's last pause is spent
+        assert await shop.worker.run_once() == 0
+        log = (await client.get("/management/deliveries?status=dead", headers=headers)).json()
+        assert len(log) == 2 and all(d["nextAt"] is None for d in log)
+        dead = next(d for d in log if d["attempts"] == 2)
+        detail = (await client.get(f"/management/deliveries/{dead['id']}", headers=headers)).json()
+        assert [(a["status"], a["kind"]) for a in detail["attemptLog"]] == [(500, "http_5xx"), (500, "http_5xx")]
+        assert detail["reason"] == "answered 500; no attempts left (2 made)"
+        recovered = await client.post(f"/management/destinations/hooks/recover?since={START}", headers=headers)
+        assert recovered.json() == {"destination": "hooks", "recovered": 3}  # the dead and the aborted ones
+        assert await shop.worker.run_once() == 3
+        r = await client.post(f"/management/deliveries/{dead['id']}/replay", headers=headers)
+        assert r.status_code == 200
+        assert await shop.worker.run_once() == 1
+        missing = await client.post("/management/deliveries/msg_nope/replay", headers=headers)
+        assert missing.status_code == 404 and missing.json()["errors"] == {"id": [missing.json()["error_message"]]}
+    assert [d["status"] for d in shop.deliveries()] == ["delivered"] * 3
+    sent = [r.id for r in hooks.state.received]
+    assert sent.count(dead["id"]) == 4  # two failures, the recovery and the replay: one webhook-id
+
+
+async def test_frequency_touch_and_interval_and_the_other_trigger_kinds(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    config = (
+        CONFIG.split("triggers:")[0]
+        + """triggers:
+  - id: once_a_touch
+    when: {event: VIEW}
+    frequency: {criterion: touch}
+    destination: hooks
+  - id: every_ten_minutes
+    when: {event: VIEW}
+    frequency: {criterion: minute, interval: 10}
+    destination: hooks
+  - id: capped
+    when: {event: VIEW}
+    cap: {count: 2, perS: 86400}
+    destination: hooks
+  - id: new_guest
+    when: {guestCreated: true}
+    destination: hooks
+  - id: known_now
+    when: {identityResolved: true}
+    destination: hooks
+  - id: bad_template
+    when: {event: IDENTITY}
+    destination: hooks
+    payload: {path: "${event.data.ext.value}"}
+"""
+    )
+    config = config.replace("path: /hooks/${trigger}", "path: /hooks/${trigger}/${eventType}")
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    async with app_client(shop.app) as client:
+        # Event times are the client's requested_at: 0, 8, 12 minutes, then a new touch 50 minutes later.
+        for minute in (0, 8, 12, 62):
+            stamp = f"2027-01-15T10:{minute:02d}:00+00:00" if minute < 60 else "2027-01-15T11:02:00+00:00"
+            await shop.event(client, "VIEW", requested_at=stamp)
+        await shop.event(client, "IDENTITY", email="ana@example.com", requested_at="2027-01-15T11:03:00+00:00")
+    fired = [(d["trigger"], d["status"]) for d in shop.deliveries()]
+    assert fired.count(("once_a_touch", "pending")) == 2  # minute 0 and the new touch at 62
+    assert fired.count(("every_ten_minutes", "pending")) == 3  # 0, 12 (>= 10 after 0), 62; not 8
+    assert fired.count(("capped", "pending")) == 2
+    assert fired.count(("new_guest", "pending")) == 1
+    assert fired.count(("known_now", "pending")) == 1  # the email linked to a known browser
+    assert fired.count(("bad_template", "pending")) == 1  # a missing path renders null: not an error
+    assert await shop.worker.run_once() == len(fired)
+    assert {r.path for r in hooks.state.received} >= {"/hooks/new_guest/VIEW", "/hooks/known_now/IDENTITY"}
+
+
+async def test_a_request_that_cannot_be_built_is_a_failed_execution_and_others_still_fire(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    config = CONFIG.replace("path: /hooks/${trigger}", "path: /hooks/${trigger}/${eventType}")
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    config_dot = (
+        CONFIG.split("triggers:")[0]
+        + """triggers:
+  - id: by_type
+    when: {event: ".."}
+    destination: hooks
+  - id: every_dots
+    when: {guestCreated: true}
+    destination: hooks
+"""
+    )
+    dotted = Shop(
+        tmp_path, open_store(), hooks.url, config_dot.replace("path: /hooks/${trigger}", "path: /${eventType}")
+    )
+    shops.append(dotted)
+    async with app_client(dotted.app) as client:
+        await dotted.event(client, "..")  # an event type that would climb the destination's path
+    rows = {d["trigger"]: d for d in dotted.deliveries()}
+    assert rows["by_type"]["status"] == "not_rendered" and "'.' or '..'" in rows["by_type"]["reason"]
+    assert rows["every_dots"]["status"] == "not_rendered"
+    assert await dotted.worker.run_once() == 0  # nothing rendered, nothing sent
+    assert dotted.store.guest_now("shop", ("browser", "b-1")) is not None  # the event itself is stored
+
+
+async def test_link_local_and_metadata_addresses_are_refused(
+    open_store: OpenStore, tmp_path: Path, shops: list[Shop]
+) -> None:
+    shop = Shop(tmp_path, open_store(), "http://169.254.169.254/latest")
+    shops.append(shop)
+    async with app_client(shop.app) as client:
+        await shop.event(client, "ADD_TO_CART", ext={"value": 50})
+    assert await shop.worker.run_once() == 1
+    [delivery] = shop.deliveries()
+    assert delivery["status"] == "dead" and "link-local or cloud metadata address" in delivery["reason"]
+
+
+def test_trigger_config_errors_name_the_path(tmp_path: Path) -> None:
+    from service.config import ConfigError
+
+    head = CONFIG.split("triggers:")[0] % {"url": "http://127.0.0.1:9"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(head + "triggers: [{id: t1, when: {segmentEntered: [x], event: X}, destination: hooks}]\n")
+    with pytest.raises(ConfigError) as caught:  # the format first: exactly one kind of trigger
+        load_runtime(path, env={"HOOK_SECRET": SECRET})
+    assert "triggers[0].when: Value error, name exactly one of event" in str(caught.value)
+    bad = (
+        head
+        + """triggers:
+  - id: t0
+    when: {event: X}
+    destination: hooks
+  - id: t2
+    when: {segmentEntered: [nope]}
+    destination: missing
+  - id: t3
+    when: {event: X, filter: {"var": "params.x"}}
+    destination: hooks
+"""
+    )
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:  # then every semantic problem at once
+        load_runtime(path, env={"HOOK_SECRET": SECRET})
+    text = str(caught.value)
+    assert "triggers[1].destination: 'missing' is not a connection of kind destination" in text
+    assert "triggers[1].when.segmentEntered[0]: 'nope' is not an audience marked segment: true" in text
+    assert "triggers[2].when.filter" in text

@@ -43,12 +43,24 @@ class Received:
 class ReceiverState:
     secrets: tuple[str, ...] = (SECRET,)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    scripts_by_marker: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, *responses: int | tuple[int, dict[str, str]]) -> None:
         """The next requests' answers, in order."""
         self.script.extend(r if isinstance(r, tuple) else (r, {}) for r in responses)
+
+    def answer_when(self, marker: str, *responses: int | tuple[int, dict[str, str]]) -> None:
+        """The next answers to requests whose body holds `marker` (concurrent deliveries arrive in any order)."""
+        script = self.scripts_by_marker.setdefault(marker, [])
+        script.extend(r if isinstance(r, tuple) else (r, {}) for r in responses)
+
+    def next_answer(self, body: bytes) -> tuple[int, dict[str, str]]:
+        for marker, script in self.scripts_by_marker.items():
+            if script and marker.encode() in body:
+                return script.pop(0)
+        return self.script.pop(0) if self.script else (200, {})
 
 
 def verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -70,7 +82,7 @@ def build_receiver(state: ReceiverState) -> Starlette:
         signed = "webhook-id" in headers and any(verifies(s, headers, body) for s in state.secrets)
         with state.lock:
             state.received.append(Received(request.url.path, headers, body, signed))
-            status, extra = state.script.pop(0) if state.script else (200, {})
+            status, extra = state.next_answer(body)
         return Response(b'{"ok": true}' if status < 300 else b"nope", status, extra, media_type="application/json")
 
     return Starlette(routes=[Route("/{path:path}", hook, methods=["POST", "PUT", "PATCH"])])

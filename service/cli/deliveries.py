@@ -1,0 +1,77 @@
+"""`personalize worker` (deliver from the outbox, beside or instead of the one in `serve`) and
+`personalize deliveries list|show|replay|recover` (the management API's delivery operations, locally)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from ..app import open_profile_store
+from ..delivery import admin
+from ..delivery.worker import DeliveryWorker
+from ..http.errors import ApiError
+from ..management.deliveries import parse_time
+from .commands import load_or_report
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    runtime = load_or_report(args.config)
+    store = open_profile_store(runtime, args.data_dir)
+
+    async def run() -> None:
+        worker = DeliveryWorker(store, lambda: runtime)
+        task = asyncio.ensure_future(worker.run())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        print(f"delivering from {store.path}", file=sys.stderr)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if runtime.connections is not None:
+            await runtime.connections.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    store = open_profile_store(load_or_report(args.config), args.data_dir)
+    try:
+        result = _run(store, args)
+    except ApiError as exc:
+        print(exc.developer_message, file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if result is None:
+        print(f"no such delivery: {args.target}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _run(store: Any, args: argparse.Namespace) -> Any:
+    now = time.time()
+    if args.action == "list":
+        return admin.deliveries(store, admin.Filters(destination=args.destination, status=args.status))
+    if not args.target:
+        raise ApiError(400, f"{args.action}: name a delivery id (recover: a destination)", "target")
+    if args.action == "show":
+        return admin.delivery(store, args.target)
+    if args.action == "replay":
+        return {"id": args.target, "status": "pending"} if admin.replay(store, args.target, now) else None
+    if not args.since:
+        raise ApiError(400, "recover: --since is required", "since")
+    return {
+        "destination": args.target,
+        "recovered": admin.recover(store, args.target, parse_time(args.since, "since"), now),
+    }
