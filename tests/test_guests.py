@@ -45,6 +45,7 @@ async def test_find_read_export_and_delete_a_guest(store: ProfileStore, tmp_path
             "events": 4,
             "segmentChanges": 0,
             "memberships": 0,
+            "deliveries": 0,
             "identities": 3,
             "mergedRefs": 1,
             "guests": 1,

@@ -338,3 +338,28 @@ def test_trigger_config_errors_name_the_path(tmp_path: Path) -> None:
     assert "triggers[1].destination: 'missing' is not a connection of kind destination" in text
     assert "triggers[1].when.segmentEntered[0]: 'nope' is not an audience marked segment: true" in text
     assert "triggers[2].when.filter" in text
+
+
+async def test_a_guests_deliveries_are_exported_merged_and_erased_with_it(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    shop = Shop(tmp_path, open_store(), hooks.url)
+    shops.append(shop)
+    headers = {"Authorization": "Bearer t"}
+    async with app_client(shop.app) as client:
+        await shop.event(client, "ADD_TO_CART", "b-anon", ext={"value": 40})
+        await shop.event(client, "IDENTITY", "b-known", email="ana@example.com")
+        # The anonymous browser turns out to be Ana: the guests merge, and so do their deliveries.
+        await shop.event(client, "IDENTITY", "b-anon", email="ana@example.com")
+        assert await shop.worker.run_once() == 1
+        guest = shop.store.guest_now("shop", ("email", "ana@example.com"))
+        assert guest is not None
+        export = (await client.get(f"/management/guests/{guest.ref}/export", headers=headers)).json()
+        [delivery] = export["deliveries"]
+        assert (delivery["trigger"], delivery["status"]) == ("cart_added", "delivered")
+        assert '"value":40' in delivery["payload"]
+        deleted = (await client.delete(f"/management/guests/{guest.ref}", headers=headers)).json()["deleted"]
+        assert deleted["deliveries"] == 1
+        assert (await client.get(f"/management/deliveries/{delivery['id']}", headers=headers)).status_code == 404
+    with shop.store.locked() as db:
+        assert db.execute("SELECT count(*) FROM delivery_attempts").fetchone()[0] == 0  # cascaded

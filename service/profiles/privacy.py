@@ -48,6 +48,11 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
         changes = db.execute(
             "SELECT segment, change, at, event FROM segment_changes WHERE guest = ? ORDER BY seq", (ref,)
         ).fetchall()
+        deliveries = db.execute(
+            "SELECT id, trigger, destination, status, created_at, body FROM deliveries WHERE guest = ?"
+            " ORDER BY created_at, id",
+            (ref,),
+        ).fetchall()
     return {
         "ref": guest[0],
         "project": guest[1],
@@ -59,11 +64,17 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
         "events": [{"ref": r, "type": t, "at": at, "data": json.loads(d)} for r, t, at, d in events],
         "segments": [{"segment": s, "since": since} for s, since in current],
         "segmentChanges": [{"segment": s, "change": c, "at": at, "event": e} for s, c, at, e in changes],
+        # Triggered pushes carry what their payload held about the guest: they are the guest's data too.
+        "deliveries": [
+            {"id": i, "trigger": t, "destination": d, "status": st, "at": at, "payload": body}
+            for i, t, d, st, at, body in deliveries
+        ],
     }
 
 
 async def export_guest(store: ProfileStore, ref: str) -> dict[str, Any]:
-    """The profile, every identity, every stored event and the refs merged into it."""
+    """The profile, every identity, every stored event, segment change and triggered delivery, and the
+    refs merged into it."""
     return await asyncio.to_thread(_export, store, ref)
 
 
@@ -73,6 +84,7 @@ def _erase(db: Database, ref: str) -> dict[str, int]:
         "events": db.execute("DELETE FROM events WHERE guest = ?", (ref,)).rowcount,
         "segmentChanges": db.execute("DELETE FROM segment_changes WHERE guest = ?", (ref,)).rowcount,
         "memberships": db.execute("DELETE FROM memberships WHERE guest = ?", (ref,)).rowcount,
+        "deliveries": db.execute("DELETE FROM deliveries WHERE guest = ?", (ref,)).rowcount,  # attempts cascade
         "identities": db.execute("DELETE FROM identities WHERE guest = ?", (ref,)).rowcount,
         "mergedRefs": db.execute("DELETE FROM merged_guests WHERE into_ref = ?", (ref,)).rowcount,
         "guests": db.execute("DELETE FROM guests WHERE ref = ?", (ref,)).rowcount,
@@ -92,6 +104,8 @@ async def delete_guest(store: ProfileStore, ref: str) -> dict[str, int]:
 def _prune(store: ProfileStore, before: float) -> dict[str, int]:
     with store.transaction() as db:
         events = db.execute("DELETE FROM events WHERE at < ?", (before,)).rowcount
+        # Finished deliveries age out with the events that fired them; pending ones are still owed.
+        db.execute("DELETE FROM deliveries WHERE created_at < ? AND status <> 'pending'", (before,))
         stale = [r for (r,) in db.execute("SELECT ref FROM guests WHERE last_seen < ?", (before,)).fetchall()]
         for ref in stale:
             _erase(db, ref)

@@ -264,6 +264,7 @@ class ProfileStore:
         db.execute("UPDATE events SET guest = ? WHERE guest = ?", (into, other))
         db.execute("DELETE FROM memberships WHERE guest = ?", (other,))  # re-evaluated for the survivor
         db.execute("UPDATE segment_changes SET guest = ? WHERE guest = ?", (into, other))
+        db.execute("UPDATE deliveries SET guest = ? WHERE guest = ?", (into, other))  # frequency and caps carry over
         db.execute(
             "UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = ?) WHERE ref = ?", (into, into)
         )
