@@ -237,7 +237,7 @@ class _Builder:
         cap = self.loaded.settings.triggers.cap
         if not parts.triggers:
             return None
-        return TriggerSet(active, (cap.count, cap.per_s) if cap else None, dict(parts.triggers))
+        return TriggerSet(active, (cap.count, cap.per_s) if cap else None)
 
     def build(self, source: str) -> Runtime:
         projects = self.projects()

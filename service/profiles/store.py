@@ -205,20 +205,23 @@ class ProfileStore:
         if count > self.max_events:
             self._prune(ref, count)
         entered = exited = frozenset[str]()
+        view: dict[str, Any] | None = None
         if write.segments is not None:
-            entered, exited = self._update_segments(project, ref, write.segments, event)
+            entered, exited, view = self._update_segments(project, ref, write.segments, event)
         if write.reactor is not None:
             change = Change(project, ref, event, entered, exited, created, resolved)
-            self.pending += write.reactor.react(db, change, lambda: self._guest(project, ref).view(), self.clock())
+            read = (lambda: view) if view is not None else (lambda: self._guest(project, ref).view())
+            self.pending += write.reactor.react(db, change, read, self.clock())
         return ref
 
     def _update_segments(
         self, project: str, ref: str, segments: Callable[[dict[str, Any]], frozenset[str]], event: Event
-    ) -> tuple[frozenset[str], frozenset[str]]:
+    ) -> tuple[frozenset[str], frozenset[str], dict[str, Any]]:
         """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed and
-        return it (entered, exited)."""
+        return it (entered, exited) with the guest's view as it now is (what triggers read)."""
         guest = self._guest(project, ref)
-        now, before = segments(guest.view()), frozenset(guest.segments)
+        view = guest.view()
+        now, before = segments(view), frozenset(guest.segments)
         for segment, change in [*((s, "entered") for s in now - before), *((s, "exited") for s in before - now)]:
             if change == "entered":
                 self._db.execute(
@@ -230,7 +233,7 @@ class ProfileStore:
                 "INSERT INTO segment_changes(project, guest, segment, change, at, event) VALUES (?, ?, ?, ?, ?, ?)",
                 (project, ref, segment, change, event.at, event.ref),
             )
-        return now - before, before - now
+        return now - before, before - now, {**view, "segments": sorted(now)}
 
     def _prune(self, ref: str, count: int) -> None:
         """Keep the newest `max_events` events of a guest."""

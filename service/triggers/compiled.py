@@ -50,15 +50,22 @@ def event_view(event: Event) -> dict[str, Any]:
     return {"ref": event.ref, "type": event.type, "at": event.at, "data": event.data}
 
 
-def push_payload(
-    trigger: Trigger, guest: dict[str, Any], event: Event, change: Change, segment: str | None
-) -> dict[str, Any]:
+def segment_view(change: Change, segment: str | None) -> dict[str, Any] | None:
+    """The segment change that fired a trigger, as templates read it (`segment.id`, `segment.change`)."""
+    if segment is None:
+        return None
+    return {"id": segment, "change": "entered" if segment in change.entered else "exited"}
+
+
+def push_payload(trigger: Trigger, change: Change, context: dict[str, Any]) -> dict[str, Any]:
     """The default payload, in the shape of a segment-entry push (person, identifiers, touch, event,
-    newMatchedSegments, currentMatchedSegments) plus the trigger and the segment change."""
+    newMatchedSegments, currentMatchedSegments) plus the trigger and the segment change, from the context
+    the trigger's filter and template read."""
+    guest = context["guest"]
     session = guest.get("session") or {}
     current = [s for s in guest.get("segments", []) if s not in change.entered]
     return {
-        "trigger": {"id": trigger.id, "name": trigger.name, "on": str(trigger.kind)},
+        "trigger": {"id": trigger.id, "name": trigger.name, "when": str(trigger.kind)},
         "person": {
             "id": guest.get("ref"),
             "firstSeen": guest.get("firstSeen"),
@@ -73,8 +80,8 @@ def push_payload(
             "numberOfPageViews": len(session.get("pages", [])),
             "events": session.get("events", {}),
         },
-        "event": event_view(event),
-        "segment": {"id": segment, "change": "entered" if segment in change.entered else "exited"} if segment else None,
+        "event": context["event"],
+        "segment": context["segment"],
         "newMatchedSegments": [{"segmentId": s} for s in sorted(change.entered)],
         "currentMatchedSegments": [{"segmentId": s} for s in current],
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,7 +23,7 @@ from ..delivery.policy import Status
 from ..profiles.database import Database
 from ..profiles.model import Change
 from ..profiles.segments import EMPTY_REQUEST
-from .compiled import Kind, Trigger, event_view, push_payload
+from .compiled import Kind, Trigger, event_view, push_payload, segment_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,6 @@ class TriggerSet:
 
     triggers: tuple[Trigger, ...]
     cap: tuple[int, float] | None = None
-    by_id: dict[str, Trigger] = field(default_factory=dict)
 
     def react(self, db: Any, change: Change, guest: Callable[[], dict[str, Any]], now: float) -> int:
         return fire(db, self, change, guest, now)
@@ -73,9 +72,7 @@ def fire(db: Database, triggers: TriggerSet, change: Change, guest: Callable[[],
             **EMPTY_REQUEST,
             "guest": view,
             "event": event_view(change.event),
-            "segment": {"id": segment, "change": "entered" if segment in change.entered else "exited"}
-            if segment
-            else None,
+            "segment": segment_view(change, segment),
             "trigger": {"id": trigger.id, "name": trigger.name},
         }
         if trigger.audience is not None and not trigger.audience.condition.matches(context):
@@ -84,7 +81,7 @@ def fire(db: Database, triggers: TriggerSet, change: Change, guest: Callable[[],
             continue
         if not _due(db, trigger, triggers.cap, change, view):
             continue
-        delivery = _delivery(trigger, change, view, segment, context, now)
+        delivery = _delivery(trigger, change, context, now)
         outbox.enqueue(db, delivery)
         pending += delivery.status == Status.PENDING
     return pending
@@ -112,9 +109,7 @@ def _due(db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: 
     return True
 
 
-def _delivery(
-    trigger: Trigger, change: Change, view: dict[str, Any], segment: str | None, context: dict[str, Any], now: float
-) -> Delivery:
+def _delivery(trigger: Trigger, change: Change, context: dict[str, Any], now: float) -> Delivery:
     destination = trigger.destination
     status, reason = Status.PENDING, ""
     request = BuiltRequest(destination.method, destination.base_text, (), b"")
@@ -122,7 +117,7 @@ def _delivery(
         if trigger.payload is not None:
             payload = trigger.payload.render(context)
         else:
-            payload = push_payload(trigger, view, change.event, change, segment)
+            payload = push_payload(trigger, change, context)
         inputs = {"guestRef": change.guest, "trigger": trigger.id, "eventType": change.event.type}
         built = build(destination, inputs)
         request = BuiltRequest(built.method, built.url, built.headers, orjson.dumps(payload))
