@@ -171,6 +171,10 @@ class Connections:
         live = tokens.token if tokens is not None else None
         return (*secret_forms([live]), *connection.secrets) if live else connection.secrets
 
+    def account(self, name: str, attempt: Attempt, started: float) -> Attempt:
+        """Count an attempt made outside `run` (a push): metrics, breaker, its detail redacted."""
+        return self._count(self.connections[name], self.state[name], attempt, started, failure=not attempt.ok)
+
     def _count(
         self, connection: Connection, state: ConnectionState, attempt: Attempt, started: float, failure: bool
     ) -> Attempt:

@@ -18,12 +18,12 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from cachetools import TTLCache
 from standardwebhooks.webhooks import Webhook
 
 from .calls import send_once
 from .connection import BuiltRequest, Connection
 from .faults import FaultKind
-from .metrics import BREAKER_STATES
 from .pool import Connections, redact
 
 EXCERPT_BYTES = 500  # of a receiver's answer, kept in the delivery log
@@ -62,20 +62,29 @@ def refused_address(address: str) -> bool:
     return ip.is_link_local or ip in _METADATA
 
 
+# Each host's verdict, kept briefly: a resolution per attempt doubled the DNS work aiohttp already does.
+_verdicts: TTLCache[tuple[str, int], str] = TTLCache(maxsize=1024, ttl=30)
+
+
 async def _address_check(connection: Connection) -> str | None:
     """Why the destination's host may not be reached, or None."""
     if connection.delivery.allow_private_network:
         return None
     host = connection.base_url.host
     port = connection.base_url.port or (443 if connection.base_url.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return None  # unresolvable: the request fails as `refused`, and is retried
-    for *_, sockaddr in infos:
-        if refused_address(str(sockaddr[0])):
-            return f"{host} resolves to {sockaddr[0]}, a link-local or cloud metadata address (allowPrivateNetwork)"
-    return None
+    verdict = _verdicts.get((host, port))
+    if verdict is None:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return None  # unresolvable: the request fails as `refused`, and is retried (not cached)
+        refused = [str(sockaddr[0]) for *_, sockaddr in infos if refused_address(str(sockaddr[0]))]
+        verdict = _verdicts[(host, port)] = (
+            f"{host} resolves to {refused[0]}, a link-local or cloud metadata address (allowPrivateNetwork)"
+            if refused
+            else ""
+        )
+    return verdict or None
 
 
 async def push(
@@ -101,21 +110,16 @@ async def push(
     attempt = await send_once(
         connections.client(connection), connection, signed, connection.timeouts.total, state.tokens
     )
-    ok = attempt.status is not None and 200 <= attempt.status < 300  # any 2xx, whatever its body
-    kind = FaultKind.OK if ok else attempt.kind
-    if ok:
-        state.breaker.success()
-    elif kind not in (FaultKind.TOKEN_ERROR,) and not (attempt.status is not None and attempt.status < 500):
-        state.breaker.failure()  # refused, timeout, 5xx: the receiver is in trouble; a 4xx is an answer
-    connections.metrics.count(name, kind, time.perf_counter() - started, BREAKER_STATES[state.breaker.state])
-    secrets = connections.secrets(connection)
+    if attempt.status is not None and 200 <= attempt.status < 300:  # any 2xx is accepted, whatever its body
+        attempt.ok, attempt.kind, attempt.detail = True, FaultKind.OK, ""
+    connections.account(name, attempt, started)  # metrics and breaker as for every call; detail redacted
     excerpt = attempt.raw_body[:EXCERPT_BYTES].decode("utf-8", "replace")
     return PushResult(
-        ok,
-        kind,
+        attempt.ok,
+        attempt.kind,
         attempt.status,
         attempt.ms,
-        redact(attempt.detail, secrets) if not ok else "",
-        redact(excerpt, secrets),
+        attempt.detail,
+        redact(excerpt, connections.secrets(connection)),
         {k.lower(): v for k, v in attempt.response_headers.items()},
     )

@@ -125,8 +125,9 @@ def claim(db: Database, now: float, limit: int, lease: float, busy: tuple[str, .
         f"{skip} ORDER BY next_at LIMIT ?",
         (Status.PENDING, now, now, now, *busy, limit),
     ).fetchall()
-    for row in rows:
-        db.execute("UPDATE deliveries SET lease_until = ? WHERE id = ?", (now + lease, row[0]))
+    if rows:
+        marks = ", ".join("?" * len(rows))
+        db.execute(f"UPDATE deliveries SET lease_until = ? WHERE id IN ({marks})", (now + lease, *(r[0] for r in rows)))
     return [from_row(row) for row in rows]
 
 
