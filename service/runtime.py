@@ -6,9 +6,9 @@ Built once per config load (service/config/build.py); immutable; swapped whole o
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connections import Connection, Connections
 from decision_models import Audience, Catalog, DecisionModel
@@ -32,6 +32,8 @@ class Project:
     # Segment write keys are secrets: kept out of repr so they never reach a log or a trace.
     segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
     triggers: TriggerSet | None = None  # the active triggered experiences; None when there are none
+    # The segments a guest view is in (audiences marked segment: true); None when there is none.
+    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
 
     def allows_origin(self, origin: str) -> bool:
         return "*" in self.allowed_origins or origin in self.allowed_origins

@@ -25,6 +25,7 @@ from decision_models import (
     cumulative,
 )
 
+from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 from ..triggers import Trigger, TriggerSet
 from . import schema, schema_triggers
@@ -272,6 +273,7 @@ class _Builder:
                 audiences=dict(parts[pid].audiences),
                 connections=dict(parts[pid].connections),
                 triggers=self.trigger_set(parts[pid]),
+                segments=evaluator(parts[pid].audiences.values()),
             )
             for pid, p in raw.items()
         }

@@ -30,7 +30,6 @@ from ..http.errors import ApiError
 from ..http.request import Incoming, read_body
 from ..http.responses import JsonBytes
 from ..profiles import Event, GuestCache, Identity, Write
-from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 
 USER_HEADERS = (b"x-cs-personalize-user-uid", b"x-cs-eclipse-user-uid")
@@ -106,7 +105,7 @@ class EdgeApi:
         items = self._json(await read_body(receive, incoming, self.runtime().max_body_bytes))
         if not isinstance(items, list):
             raise ApiError(400, "the body must be a JSON array of events", "(body)")
-        now, writes, members = time.time(), [], evaluator(project)
+        now, writes = time.time(), []
         for index, item in enumerate(items):
             if not isinstance(item, dict) or item.get("type") not in ("IMPRESSION", "EVENT"):
                 raise ApiError(400, f"[{index}]: an event is {{type: IMPRESSION | EVENT, ...}}", f"[{index}].type")
@@ -114,26 +113,15 @@ class EdgeApi:
                 key = item.get("eventKey")
                 if not isinstance(key, str) or not key:
                     raise ApiError(400, f"[{index}]: eventKey is required", f"[{index}].eventKey")
-                writes.append(
-                    Write((_identity(user),), Event(key, now, item), segments=members, reactor=project.triggers)
-                )
+                writes.append(Write((_identity(user),), Event(key, now, item)))
                 continue
             experience, variant = item.get("experienceShortUid"), item.get("variantShortUid")
             if not isinstance(experience, str) or not isinstance(variant, str):
                 raise ApiError(400, f"[{index}]: experienceShortUid and variantShortUid are required", f"[{index}]")
             once = f"impression:{user}:{experience}:{variant}"
             impression = Event("IMPRESSION", now, item)
-            writes.append(
-                Write(
-                    (_identity(user),),
-                    impression,
-                    message_id=once,
-                    segments=members,
-                    message_forever=True,
-                    reactor=project.triggers,
-                )
-            )
-        await self.guests.record(project.id, writes)
+            writes.append(Write((_identity(user),), impression, message_id=once, message_forever=True))
+        await self.guests.record(project, writes)
         return JsonBytes(orjson.dumps({"status": "ok", "received": len(writes)}))
 
     async def user_attributes(self, scope: Scope, receive: Receive) -> Response:
@@ -144,9 +132,8 @@ class EdgeApi:
         attributes = self._json(await read_body(receive, incoming, self.runtime().max_body_bytes))
         if not isinstance(attributes, dict):
             raise ApiError(400, "the body must be a JSON object of attributes", "(body)")
-        write = Write((_identity(user),), Event("USER_ATTRIBUTES", time.time(), attributes), attributes,
-                      segments=evaluator(project), reactor=project.triggers)  # fmt: skip
-        await self.guests.record(project.id, [write])
+        write = Write((_identity(user),), Event("USER_ATTRIBUTES", time.time(), attributes), attributes)
+        await self.guests.record(project, [write])
         return Response("User Attributes added successfully", 200, media_type="text/plain")
 
     async def merge(self, scope: Scope, receive: Receive) -> Response:
@@ -161,14 +148,8 @@ class EdgeApi:
         # The target survives; the source's attributes, written with the merge, win over the target's.
         winning = dict(previous.attributes) if previous is not None else {}
         event = Event("MERGE", time.time(), {"sourceUserUid": source, "targetUserUid": target})
-        write = Write(
-            (_identity(target), _identity(source)),
-            event,
-            winning,
-            segments=evaluator(project),
-            reactor=project.triggers,
-        )
-        await self.guests.record(project.id, [write])
+        write = Write((_identity(target), _identity(source)), event, winning)
+        await self.guests.record(project, [write])
         return Response("User Attributes merged successfully", 200, media_type="text/plain")
 
     @staticmethod

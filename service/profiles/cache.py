@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 
 from .model import Identity, Write
 from .store import ProfileStore
+
+if TYPE_CHECKING:
+    from ..runtime import Project
 
 
 class GuestCache:
@@ -40,12 +43,13 @@ class GuestCache:
         self._views[key] = view
         return view
 
-    async def record(self, project: str, writes: Sequence[Write]) -> list[str | None]:
-        """Store the writes (ProfileStore.record_many) and drop the cached views of every identity they name,
-        so the next decision for these visitors reads the new profile."""
-        refs = await self.store.record_many(project, writes)
+    async def record(self, project: Project, writes: Sequence[Write]) -> list[str | None]:
+        """Store the writes (ProfileStore.record_many) with the project's segments and triggers, and drop
+        the cached views of every identity they name, so the next decision for these visitors reads the new
+        profile."""
+        refs = await self.store.record_many(project.id, writes, project.segments, project.triggers)
         for write in writes:
-            self.forget(project, write.identities)
+            self.forget(project.id, write.identities)
         return refs
 
     def forget(self, project: str, identities: Sequence[Identity]) -> None:

@@ -28,11 +28,11 @@ class Write:
     event: Event
     attributes: dict[str, Any] = field(default_factory=dict)
     message_id: str | None = None
-    # The segments the guest is in, given its profile after this write (service/profiles/segments.py).
-    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
     message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
-    # What fires on this write: the project's triggers (service/triggers), in the write's transaction.
-    reactor: Reactor | None = None
+
+
+# The segments a guest is in, given its profile (service/profiles/segments.py), compiled per project.
+Segments = Callable[[dict[str, Any]], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)

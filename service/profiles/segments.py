@@ -5,17 +5,20 @@ event leaves it; `request`, `params` and `headers` are empty, since no decision 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
-from ..runtime import Project
+from decision_models import Audience
+
+from .model import Segments
 
 EMPTY_REQUEST: dict[str, Any] = {"request": {}, "params": {}, "headers": {}}
 
 
-def evaluator(project: Project) -> Callable[[dict[str, Any]], frozenset[str]] | None:
-    """The segments a guest view is in, for this project's config; None when it has no segment."""
-    segments = [audience for audience in project.audiences.values() if audience.segment]
+def evaluator(audiences: Iterable[Audience]) -> Segments | None:
+    """The segments a guest view is in, among a project's audiences (compiled at load); None when none is
+    a segment."""
+    segments = [audience for audience in audiences if audience.segment]
     if not segments:
         return None
 

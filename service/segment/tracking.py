@@ -11,7 +11,6 @@ A `messageId` is stored once per project for a day, so a client's retry is not c
 from __future__ import annotations
 
 import base64
-import dataclasses
 import time
 import zlib
 from collections.abc import Callable
@@ -25,7 +24,6 @@ from ..http.errors import ApiError
 from ..http.request import Incoming, read_body
 from ..http.responses import JsonBytes
 from ..profiles import Event, GuestCache, Identity, Write, event_time
-from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 
 MAX_MESSAGE = 32 * 1024
@@ -132,10 +130,7 @@ class TrackingApi:
             rejected: list[dict[str, Any]] = []
         else:
             writes, rejected = _batch(body, now)
-        members = evaluator(project)
-        if members is not None or project.triggers is not None:
-            writes = [dataclasses.replace(w, segments=members, reactor=project.triggers) for w in writes]
-        await self.guests.record(project.id, writes)
+        await self.guests.record(project, writes)
         scope["state"]["log"].update({"project": project.id, "messages": len(writes)})
         answer: dict[str, Any] = {"success": True}
         if rejected:

@@ -27,7 +27,6 @@ from ..http.request import Incoming, read_body, resolve_project
 from ..http.responses import JsonBytes
 from ..http.routing import Example, RouteSpec, has, status
 from ..profiles import Event, GuestCache, Identity, Write, event_time
-from ..profiles.segments import evaluator
 from ..runtime import Runtime
 
 # IDENTITY events carry the person's details: kept as the guest's attributes.
@@ -107,8 +106,8 @@ class EventsApi:
             at=event_time(event.requested_at, time.time()),
             data=event.model_dump(exclude_defaults=True),
         )
-        write = Write(tuple(identities), stored, attributes, segments=evaluator(project), reactor=project.triggers)
-        [guest_ref] = await self.guests.record(project.id, [write])
+        write = Write(tuple(identities), stored, attributes)
+        [guest_ref] = await self.guests.record(project, [write])
         scope["state"]["log"].update({"project": project.id, "event": stored.type})
         body = {"ref": stored.ref, "status": "OK", "version": "1.2", "customer_ref": guest_ref}
         return JsonBytes(orjson.dumps(body), 201)
