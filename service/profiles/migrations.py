@@ -6,6 +6,8 @@ error, never silently used by older code.
 
 from __future__ import annotations
 
+from .database import Database
+
 
 class SchemaError(RuntimeError):
     """The database's schema is not one this code can use."""
@@ -124,3 +126,30 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
 )
+
+
+def migrate(db: Database) -> None:
+    """Every migration past the stored version, each in its own write transaction (one process at a time)."""
+    while True:
+        db.begin_write()
+        try:
+            version = db.schema_version()
+            if version > len(MIGRATIONS):
+                raise SchemaError(
+                    f"{db.name}: the schema is version {version}, newer than this code knows "
+                    f"({len(MIGRATIONS)}); run a newer personalize"
+                )
+            if version == len(MIGRATIONS):
+                db.commit()
+                return
+            for statement in _statements(MIGRATIONS[version]):  # executescript would commit on its own
+                db.execute(db.ddl(statement))
+            db.set_schema_version(version + 1)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

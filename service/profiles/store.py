@@ -32,17 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from .database import Database, StorageUnavailable, open_database
-from .migrations import MIGRATIONS, SchemaError
+from .migrations import migrate
 from .model import Change, Event, Guest, Identity, Reactor, Segments, Write
+from .reading import read_guest
 
 DEDUPE_SECONDS = 24 * 3600
 ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
-TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
-RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<TYPE>: counts in the last days
-# A guest's counts by type, over the history kept and over each recent window, in one pass (one round trip).
-COUNTS_SQL = "SELECT type, count(*){} FROM events WHERE guest = ? GROUP BY type".format(
-    "".join(", sum(CASE WHEN at >= ? THEN 1 ELSE 0 END)" for _ in RECENT_WINDOWS)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +71,9 @@ class ProfileStore:
         self.pending = 0  # deliveries made pending by the group being committed (the database thread's)
         self.on_deliveries: list[Callable[[], None]] = []  # called in the loop after a commit that made some
         with self._lock:
-            self._migrate()
+            migrate(self._db)
 
     # --- schema -----------------------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        """Every migration past the stored version, each in its own write transaction (one process at a time)."""
-        while True:
-            self._db.begin_write()
-            try:
-                version = self._db.schema_version()
-                if version > len(MIGRATIONS):
-                    raise SchemaError(
-                        f"{self.path}: the schema is version {version}, newer than this code knows "
-                        f"({len(MIGRATIONS)}); run a newer personalize"
-                    )
-                if version == len(MIGRATIONS):
-                    self._db.commit()
-                    return
-                for statement in _statements(MIGRATIONS[version]):  # executescript would commit on its own
-                    self._db.execute(self._db.ddl(statement))
-                self._db.set_schema_version(version + 1)
-                self._db.commit()
-            except BaseException:
-                self._db.rollback()
-                raise
 
     @property
     def schema_version(self) -> int:
@@ -331,51 +304,7 @@ class ProfileStore:
             return None if ref is None else self._guest(project, ref)
 
     def _guest(self, project: str, ref: str) -> Guest:
-        db = self._db
-        row = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
-        identities = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
-        segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
-        now = self.clock()
-        rows = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref)).fetchall()
-        counts = {row[0]: int(row[1]) for row in rows}
-        recent = {
-            name: {row[0]: int(row[2 + i]) for row in rows if row[2 + i]} for i, (name, _) in enumerate(RECENT_WINDOWS)
-        }
-        return Guest(
-            ref,
-            project,
-            row[0],
-            row[1],
-            tuple((k, v) for k, v in identities.fetchall()),
-            json.loads(row[2]),
-            counts,
-            tuple(s for (s,) in segments),
-            recent,
-            self._session(ref),
-            now,
-        )
-
-    def _session(self, ref: str) -> dict[str, Any]:
-        """The latest touch: the newest events each at most TOUCH_GAP seconds after the one before."""
-        rows = self._db.execute(
-            "SELECT type, at, data FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?",
-            (ref, self.max_events),
-        )
-        events: dict[str, int] = {}
-        pages: list[str] = []
-        start = end = None
-        for kind, at, data in rows:
-            if start is not None and start - at > TOUCH_GAP:
-                break
-            end = at if end is None else end
-            start = at
-            events[kind] = events.get(kind, 0) + 1
-            page = json.loads(data).get("page") if kind in ("VIEW", "PAGE") else None
-            if isinstance(page, str):
-                pages.append(page)
-        if start is None:
-            return {}
-        return {"start": start, "end": end, "events": events, "pages": pages[::-1]}
+        return read_guest(self._db, project, ref, self.clock(), self.max_events)
 
     async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:
         def read() -> list[Event]:
@@ -391,7 +320,3 @@ class ProfileStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
