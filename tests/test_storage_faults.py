@@ -19,7 +19,7 @@ from tests.conftest import POSTGRES_URL, OpenStore, app_client
 VIEW = {"type": "VIEW", "browser_id": "b-1", "client_key": "demo", "channel": "WEB", "page": "home"}
 
 
-def _terminate_connections(schema: str) -> int:
+def terminate_connections(schema: str) -> int:
     """What an administrator's pg_terminate_backend (or a server restart) does to the service's connection."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         rows = admin.execute(
@@ -35,7 +35,7 @@ async def test_a_lost_connection_is_a_503_then_reopened(open_store: OpenStore) -
     app = create_app(load_runtime(env={}), store=store)
     async with app_client(app) as client:
         assert (await client.post("/v1.2/events", json=VIEW)).status_code == 201
-        assert _terminate_connections(open_store.schema) == 1
+        assert terminate_connections(open_store.schema) == 1
 
         lost = await client.post("/v1.2/events", json={**VIEW, "page": "lost"})
         assert lost.status_code == 503
@@ -46,7 +46,7 @@ async def test_a_lost_connection_is_a_503_then_reopened(open_store: OpenStore) -
         again = await client.post("/v1.2/events", json={**VIEW, "page": "again"})
         assert again.status_code == 201
 
-        _terminate_connections(open_store.schema)
+        terminate_connections(open_store.schema)
         segment = await client.post("/v1/track", json={"writeKey": "demo", "userId": "u", "event": "X"})
         assert segment.status_code == 503
         assert segment.json() == {

@@ -4,6 +4,8 @@ on 127.0.0.1. The clock is injected: retries are driven by advancing it, never b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from service.profiles import ProfileStore
 from service.runtime import Runtime
 from tests.conftest import OpenStore, app_client
 from tests.servers.receiver import SECRET, RunningReceiver, run_receiver
+from tests.test_storage_faults import terminate_connections
 
 START = 1_800_000_000.0
 
@@ -74,6 +77,7 @@ def hooks(receiver: RunningReceiver) -> RunningReceiver:
     receiver.state.received.clear()
     receiver.state.script.clear()
     receiver.state.scripts_by_marker.clear()
+    receiver.state.arrived.clear()
     return receiver
 
 
@@ -363,3 +367,23 @@ async def test_a_guests_deliveries_are_exported_merged_and_erased_with_it(
         assert (await client.get(f"/management/deliveries/{delivery['id']}", headers=headers)).status_code == 404
     with shop.store.locked() as db:
         assert db.execute("SELECT count(*) FROM delivery_attempts").fetchone()[0] == 0  # cascaded
+
+
+@pytest.mark.parametrize("open_store", ["postgresql"], indirect=True)
+async def test_the_running_worker_outlives_a_lost_database_connection(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    shop = Shop(tmp_path, open_store(), hooks.url)
+    shops.append(shop)
+    async with app_client(shop.app) as client:
+        await shop.event(client, "ADD_TO_CART", ext={"value": 70})  # a pending delivery
+    assert terminate_connections(open_store.schema) == 1  # the worker's first claim meets a dead connection
+    running = asyncio.ensure_future(shop.worker.run())
+    try:  # it waits a poll interval, opens a new connection, claims and delivers
+        assert await asyncio.to_thread(hooks.state.arrived.wait, 30)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    [received] = hooks.state.received
+    assert received.signed and received.json()["value"] == 70

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from connections import FaultKind
 from connections.push import PushResult, push
 
+from ..profiles.database import StorageError
 from ..profiles.store import ProfileStore
 from ..runtime import Runtime
 from . import outbox
@@ -27,6 +28,7 @@ from .outbox import Delivery
 from .policy import Step, next_step
 
 POLL_SECONDS = 1.0  # a worker looks for deliveries made by other processes (and due retries) this often
+AT_CAPACITY_SECONDS = 60.0  # at capacity the loop waits for a finished delivery's wake-up (this at most)
 MIN_LEASE = 60.0
 _log = logging.getLogger("uvicorn.error")
 
@@ -58,24 +60,19 @@ class DeliveryWorker:
         return len(claimed)
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled. A database that fails (PostgreSQL restarting) pauses the loop, never
+        ends it: the next round opens a new connection."""
         self._wake = asyncio.Event()
         try:
             while True:
                 self._wake.clear()
-                free = self.batch - sum(self.in_flight.values())
-                claimed = await self._claim(free) if free > 0 else []
-                for delivery in claimed:
-                    task = asyncio.create_task(self._deliver(delivery))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._done)
-                if claimed and len(claimed) == free:
-                    await self._wake.wait()  # at capacity: a finished delivery wakes the loop
+                try:
+                    pause = await self._round()
+                except StorageError as exc:
+                    _log.warning("delivery worker: %s; trying again in %.0f s", exc, POLL_SECONDS)
+                    pause = POLL_SECONDS
+                if pause is None:
                     continue
-                if claimed:
-                    continue
-                due = await asyncio.to_thread(self._next_due)
-                pause = POLL_SECONDS if due is None else min(POLL_SECONDS, max(0.0, due - self.clock()))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
@@ -83,6 +80,20 @@ class DeliveryWorker:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _round(self) -> float | None:
+        """Claim what is due, up to the free capacity, and start it; how long to wait for a wake-up before
+        the next round (None: go on at once; at capacity, until a delivery finishes)."""
+        free = self.batch - sum(self.in_flight.values())
+        claimed = await self._claim(free) if free > 0 else []
+        for delivery in claimed:
+            task = asyncio.create_task(self._deliver(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        if claimed:
+            return None if len(claimed) < free else AT_CAPACITY_SECONDS
+        due = await asyncio.to_thread(self._next_due)
+        return POLL_SECONDS if due is None else min(POLL_SECONDS, max(0.0, due - self.clock()))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -46,6 +46,7 @@ class ReceiverState:
     scripts_by_marker: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Event = field(default_factory=threading.Event)  # set by every request
 
     def answer(self, *responses: int | tuple[int, dict[str, str]]) -> None:
         """The next requests' answers, in order."""
@@ -83,6 +84,7 @@ def build_receiver(state: ReceiverState) -> Starlette:
         with state.lock:
             state.received.append(Received(request.url.path, headers, body, signed))
             status, extra = state.next_answer(body)
+            state.arrived.set()
         return Response(b'{"ok": true}' if status < 300 else b"nope", status, extra, media_type="application/json")
 
     return Starlette(routes=[Route("/{path:path}", hook, methods=["POST", "PUT", "PATCH"])])
