@@ -29,7 +29,7 @@ from .policy import Step, next_step
 
 POLL_SECONDS = 1.0  # a worker looks for deliveries made by other processes (and due retries) this often
 AT_CAPACITY_SECONDS = 60.0  # at capacity the loop waits for a finished delivery's wake-up (this at most)
-MIN_LEASE = 60.0
+MIN_LEASE = 10.0
 _log = logging.getLogger("uvicorn.error")
 
 
