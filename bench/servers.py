@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 # ~500 bytes of JSON, the size of a typical personalized response.
 FLOOR_RESPONSE = orjson.dumps(
@@ -33,3 +36,41 @@ async def floor(request: Request) -> Response:
 
 
 floor_app = Starlette(routes=[Route("/v1/personalize", floor, methods=["POST"])])
+
+
+class Receiver:
+    """A webhook receiver as small as one can be (raw ASGI): answers 200 to every POST, remembers when each
+    payload's `n` arrived (wall clock, comparable across processes), and reports with GET."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[int, float] = {}
+        self.count = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            arrivals = self.arrivals if scope["path"] == "/arrivals" else {}
+            body = orjson.dumps({"count": self.count, "arrivals": arrivals}, option=orjson.OPT_NON_STR_KEYS)
+            await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
+            await send({"type": "http.response.body", "body": body})
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        self.count += 1
+        try:
+            n = orjson.loads(b"".join(chunks)).get("n")
+        except (orjson.JSONDecodeError, AttributeError):
+            n = None
+        if isinstance(n, int):
+            self.arrivals.setdefault(n, time.time())
+        await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+receiver_app = Receiver()

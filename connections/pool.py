@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import aiohttp
 import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
@@ -75,6 +76,7 @@ class Connections:
             for name, c in self.connections.items()
         }
         self._clients: dict[tuple[Any, ...], httpx.AsyncClient] = {}
+        self._sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         for name, state in self.state.items():
             if state.tokens is not None:
@@ -87,14 +89,22 @@ class Connections:
     def client(self, connection: Connection) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a client belongs to the loop it was made in
-            self._clients, self._loop = {}, loop
+            self._clients, self._sessions, self._loop = {}, {}, loop
         key = tuple(sorted(connection.client_options.items()))
         client = self._clients.get(key)
         if client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-            transport = AiohttpTransport(limits=limits, **connection.client_options)
-            client = self._clients[key] = httpx.AsyncClient(transport=transport)
+            # The aiohttp session is made here and handed to the transport, so pushes (connections/push.py)
+            # send on the same pooled connections without httpx's layer.
+            context = httpx.create_ssl_context(verify=connection.client_options.get("verify", True))
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256, ssl=context))
+            self._sessions[key] = session
+            client = self._clients[key] = httpx.AsyncClient(transport=AiohttpTransport(client=session))
         return client
+
+    def session(self, connection: Connection) -> aiohttp.ClientSession:
+        """The aiohttp session under `client(connection)`."""
+        self.client(connection)
+        return self._sessions[tuple(sorted(connection.client_options.items()))]
 
     def warm(self) -> None:
         """Build the pooled clients (and their SSL contexts) now, in the serving loop, not on a first call."""
@@ -107,7 +117,7 @@ class Connections:
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
-        self._clients = {}
+        self._clients, self._sessions = {}, {}  # each transport closed its session
         for state in self.state.values():
             if state.tokens is not None:
                 await state.tokens.aclose()

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from .database import Database, StorageUnavailable, open_database
 from .migrations import migrate
@@ -37,6 +37,7 @@ from .model import Change, Event, Guest, Identity, Reactor, Segments, Write
 from .reading import read_guest
 
 DEDUPE_SECONDS = 24 * 3600
+T = TypeVar("T")
 ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
 
 
@@ -66,7 +67,7 @@ class ProfileStore:
         self._db: Database = open_database(target, schema)
         self.path = self._db.name  # for messages: never a URL, which may carry a password
         self._lock = threading.Lock()
-        self._queue: list[tuple[Batch, asyncio.Future[list[str | None]]]] = []
+        self._queue: list[tuple[Callable[[Database], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Future[None] | None = None
         self.pending = 0  # deliveries made pending by the group being committed (the database thread's)
         self.on_deliveries: list[Callable[[], None]] = []  # called in the loop after a commit that made some
@@ -100,17 +101,25 @@ class ProfileStore:
         Returns once committed. Group commit: the writes of every request waiting meanwhile share one
         transaction and one trip to the database thread (measured: single events went from ~1.4 k to
         several k a second at 32 concurrent clients)."""
-        future: asyncio.Future[list[str | None]] = asyncio.get_running_loop().create_future()
-        self._queue.append((Batch(project, list(writes), segments, reactor), future))
+        batch = Batch(project, list(writes), segments, reactor)
+        return await self.in_group(lambda db: [self._write(batch, write) for write in batch.writes])
+
+    async def in_group(self, work: Callable[[Database], T]) -> T:
+        """Run `work` on the connection in the next group transaction, in a savepoint of its own (so its
+        failure fails it alone); its result once committed. Every caller waiting meanwhile — ingestion
+        requests, the delivery worker's claims and settlements — shares one transaction and one trip to the
+        database thread."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
-        return await future
+        return cast(T, await future)
 
     async def _flush(self) -> None:
         while self._queue:
             group, self._queue = self._queue, []
             try:
-                outcomes = await asyncio.to_thread(self._commit_group, [batch for batch, _ in group])
+                outcomes = await asyncio.to_thread(self._commit_group, [work for work, _ in group])
             except BaseException as exc:  # the transaction failed: nothing of the group was stored
                 for _, future in group:
                     if not future.done():
@@ -122,30 +131,30 @@ class ProfileStore:
                 self.pending = 0
                 for listener in self.on_deliveries:
                     listener()
-            for (_, future), outcome in zip(group, outcomes, strict=True):
+            for (_, future), (ok, outcome) in zip(group, outcomes, strict=True):
                 if future.done():
-                    continue  # its caller has gone; the writes are stored all the same
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
+                    continue  # its caller has gone; the work is committed all the same
+                if ok:
                     future.set_result(outcome)
+                else:
+                    future.set_exception(outcome)
 
-    def _commit_group(self, group: list[Batch]) -> list[list[str | None] | BaseException]:
-        """One transaction; each request's writes in a savepoint, so one bad request fails alone."""
-        outcomes: list[list[str | None] | BaseException] = []
+    def _commit_group(self, group: list[Callable[[Database], Any]]) -> list[tuple[bool, Any]]:
+        """One transaction; each piece of work in a savepoint, so one bad request fails alone."""
+        outcomes: list[tuple[bool, Any]] = []
         self.pending = 0
         with self.transaction() as db:
-            for batch in group:
+            for work in group:
                 db.execute("SAVEPOINT request")
                 try:
-                    outcomes.append([self._write(batch, write) for write in batch.writes])
+                    outcomes.append((True, work(db)))
                     db.execute("RELEASE request")
                 except StorageUnavailable:
                     raise  # the database failed, not this request: the whole group fails
                 except Exception as exc:
                     db.execute("ROLLBACK TO request")
                     db.execute("RELEASE request")
-                    outcomes.append(exc)
+                    outcomes.append((False, exc))
             db.execute("DELETE FROM seen_messages WHERE at < ?", (self.clock() - DEDUPE_SECONDS,))
         return outcomes
 
