@@ -387,3 +387,23 @@ async def test_the_running_worker_outlives_a_lost_database_connection(
             await running
     [received] = hooks.state.received
     assert received.signed and received.json()["value"] == 70
+
+
+def test_a_trigger_reads_the_profile_only_when_something_of_it_does(tmp_path: Path) -> None:
+    config = CONFIG + """  - id: event_only
+    when: {event: ORDER}
+    destination: hooks
+    payload: {order: "${event.data.ext.n}"}
+  - id: once_a_touch
+    when: {event: ORDER}
+    frequency: {criterion: touch}
+    destination: hooks
+    payload: {order: "${event.data.ext.n}"}
+"""
+    path = tmp_path / "c.yaml"
+    path.write_text(config % {"url": "http://127.0.0.1:9"}, encoding="utf-8")
+    triggers = load_runtime(path, env={"HOOK_SECRET": SECRET}).projects["shop"].triggers
+    assert triggers is not None
+    reads = {t.id: t.reads_guest for t in triggers.triggers}
+    # A template reading guest.*, the default payload, and touch frequency (the session) read it; not the rest.
+    assert reads == {"cart_added": True, "became_carter": True, "event_only": False, "once_a_touch": True}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from connections import Connection
-from decision_models import Audience, ExpressionError, TemplateError, compile_condition, compile_template
+from decision_models import Audience, ExpressionError, Template, TemplateError, compile_condition, compile_template
+from decision_models.expressions import Condition
 
 from ..triggers import Kind, Trigger
 from ..triggers.compiled import TRIGGER_ROOTS
@@ -76,4 +77,12 @@ def build_trigger(
         cap=(item.cap.count, item.cap.per_s) if item.cap else None,
         payload=payload,
         active=item.status == "active",
+        reads_guest=payload is None
+        or item.frequency.criterion == "touch"
+        or any(path[0] == "guest" for path in _reads(condition, audience, payload)),
     )
+
+
+def _reads(condition: Condition | None, audience: Audience | None, payload: Template | None) -> list[tuple[str, ...]]:
+    reads = [*(condition.reads if condition else ()), *(payload.reads if payload else ())]
+    return reads + list(audience.condition.reads) if audience is not None else reads

@@ -38,7 +38,8 @@ class Trigger:
     interval: int = 1
     cap: tuple[int, float] | None = None  # (count, per seconds)
     payload: Template | None = None  # None: the push payload (person, identifiers, touch, …)
-    active: bool = True  # paused triggers are compiled (and previewed) but never fire
+    active: bool = True  # paused triggers are compiled but never fire
+    reads_guest: bool = True  # its filter, audience, payload or frequency reads the profile (known at load)
 
     @property
     def min_gap(self) -> float:
