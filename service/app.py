@@ -105,7 +105,7 @@ async def _retention(ref: RuntimeRef, store: ProfileStore) -> None:
 
 @contextlib.asynccontextmanager
 async def _lifespan(
-    app: Starlette, ref: RuntimeRef, reloader: Reloader, log: AccessLog, store: ProfileStore
+    app: Starlette, ref: RuntimeRef, reloader: Reloader, log: AccessLog, store: ProfileStore, metrics: Metrics
 ) -> AsyncIterator[None]:
     current = ref().connections
     if current is not None:
@@ -115,7 +115,7 @@ async def _lifespan(
     retention = asyncio.ensure_future(_retention(ref, store))
     delivering = None
     if ref().run_worker and any(p.triggers is not None for p in ref().projects.values()):
-        worker = DeliveryWorker(store, ref)
+        worker = DeliveryWorker(store, ref, metrics=metrics.deliveries)
         store.on_deliveries.append(worker.wake)
         delivering = asyncio.ensure_future(worker.run())
     yield
@@ -171,7 +171,7 @@ def create_app(
         ModelsApi: ModelsApi(ref),
         ConnectionsApi: ConnectionsApi(ref),
         ManagementApi: ManagementApi(ref, reloader),
-        OperationsApi: OperationsApi(ref, metrics, lambda: build_openapi(specs, package_version())),
+        OperationsApi: OperationsApi(ref, metrics, lambda: build_openapi(specs, package_version()), guests.store),
     }
     if runtime.sandbox_secret is not None:
         hooks = runtime.connections.connections.get("demo_webhooks") if runtime.connections else None
@@ -180,7 +180,7 @@ def create_app(
     route_names = {route.endpoint: route.path for route in routes}
 
     app = ServiceApp(
-        lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log, store=guests.store),
+        lifespan=functools.partial(_lifespan, ref=ref, reloader=reloader, log=log, store=guests.store, metrics=metrics),
         routes=routes,
         middleware=[Middleware(Observability, metrics=metrics, access_log=log, routes=route_names, runtime=ref)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

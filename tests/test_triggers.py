@@ -99,7 +99,8 @@ class Shop:
         self.store = store
         self.app = create_app(self.runtime, store=store)
         self.clock = Clock()
-        self.worker = DeliveryWorker(store, lambda: self.runtime, clock=self.clock, jitter=lambda: 0.5)
+        metrics = self.app.state.metrics.deliveries
+        self.worker = DeliveryWorker(store, lambda: self.runtime, clock=self.clock, jitter=lambda: 0.5, metrics=metrics)
 
     async def event(self, client: httpx.AsyncClient, type_: str, browser: str = "b-1", **extra: Any) -> None:
         body = {"type": type_, "browser_id": browser, "client_key": "shop", "channel": "WEB", **extra}
@@ -176,6 +177,11 @@ async def test_failures_are_retried_on_the_schedule_with_one_webhook_id(
     assert all(r.signed for r in hooks.state.received)
     [delivery] = shop.deliveries()
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 4)
+    async with app_client(shop.app) as client:
+        text = (await client.get("/metrics")).text
+    assert 'personalize_delivery_attempts_total{destination="hooks",outcome="retry"} 3.0' in text
+    assert 'personalize_delivery_attempts_total{destination="hooks",outcome="delivered"} 1.0' in text
+    assert "personalize_delivery_pending{" not in text  # nothing waits
 
 
 async def test_410_disables_abort_stops_and_the_last_failure_is_a_dead_letter_to_recover(
@@ -194,6 +200,9 @@ async def test_410_disables_abort_stops_and_the_last_failure_is_a_dead_letter_to
         assert await shop.worker.run_once() == 3
         shop.clock.now += 5
         assert await shop.worker.run_once() == 0  # the destination is disabled: nothing is claimed
+        text = (await client.get("/metrics")).text
+        assert 'personalize_delivery_pending{destination="hooks"} 1.0' in text  # the 500's retry waits
+        assert 'personalize_delivery_oldest_pending_seconds{destination="hooks"}' in text
         log = (await client.get("/management/deliveries?destination=hooks", headers=headers)).json()
         assert sorted(d["status"] for d in log) == ["aborted", "dead", "pending"]
         state = (await client.get("/management/destinations/hooks", headers=headers)).json()
@@ -390,7 +399,9 @@ async def test_the_running_worker_outlives_a_lost_database_connection(
 
 
 def test_a_trigger_reads_the_profile_only_when_something_of_it_does(tmp_path: Path) -> None:
-    config = CONFIG + """  - id: event_only
+    config = (
+        CONFIG
+        + """  - id: event_only
     when: {event: ORDER}
     destination: hooks
     payload: {order: "${event.data.ext.n}"}
@@ -400,6 +411,7 @@ def test_a_trigger_reads_the_profile_only_when_something_of_it_does(tmp_path: Pa
     destination: hooks
     payload: {order: "${event.data.ext.n}"}
 """
+    )
     path = tmp_path / "c.yaml"
     path.write_text(config % {"url": "http://127.0.0.1:9"}, encoding="utf-8")
     triggers = load_runtime(path, env={"HOOK_SECRET": SECRET}).projects["shop"].triggers

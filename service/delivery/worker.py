@@ -24,8 +24,9 @@ from ..profiles.database import Database, StorageError
 from ..profiles.store import ProfileStore
 from ..runtime import Runtime
 from . import outbox
+from .metrics import DeliveryMetrics
 from .outbox import Delivery
-from .policy import Step, next_step
+from .policy import Status, Step, next_step
 
 POLL_SECONDS = 1.0  # a worker looks for deliveries made by other processes (and due retries) this often
 AT_CAPACITY_SECONDS = 60.0  # at capacity the loop waits for a finished delivery's wake-up (this at most)
@@ -41,8 +42,10 @@ class DeliveryWorker:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         batch: int = 200,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self.store, self.runtime, self.clock, self.jitter, self.batch = store, runtime, clock, jitter, batch
+        self.metrics = metrics
         self.in_flight: dict[str, int] = {}  # destination -> deliveries being attempted
         self._next_start: dict[str, float] = {}  # destination -> earliest start of the next (rate limit)
         self._wake: asyncio.Event | None = None
@@ -145,10 +148,16 @@ class DeliveryWorker:
         now = self.clock()
         if result.kind == FaultKind.CIRCUIT_OPEN:  # not attempted: due again when the breaker lets a probe out
             await self._postpone(delivery, now + connection.breaker_reset, "the destination's breaker is open")
+            self._count(delivery.destination, "postponed")
             return
         attempts = delivery.attempts + 1
         step = next_step(result, attempts, connection.delivery.schedule, now, self.jitter)
         await self._settle(delivery, result, step, attempts, now)
+        self._count(delivery.destination, "retry" if step.status == Status.PENDING else step.status)
+
+    def _count(self, destination: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count(destination, outcome)
 
     async def _pace(self, destination: str, rate: float | None) -> None:
         """At most `rate` attempts started per second to this destination."""

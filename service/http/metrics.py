@@ -16,6 +16,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from ..delivery.metrics import DeliveryMetrics
+
 disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series double the output for no reader
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _FLUSH_SECONDS = 1.0
@@ -58,6 +60,7 @@ class Metrics:
         self._decisions: dict[tuple[str, str, str], int] = {}
         self._model_runs: dict[tuple[str, str, str, str], int] = {}
         self._flush_at: asyncio.TimerHandle | None = None
+        self.deliveries = DeliveryMetrics(self.registry)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         key = (route, status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +11,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from ..profiles.store import ProfileStore
 from ..runtime import Runtime
 from .metrics import Metrics
 from .responses import JsonBytes
@@ -16,9 +19,16 @@ from .routing import Example, RouteSpec, has, status
 
 
 class OperationsApi:
-    def __init__(self, runtime: Callable[[], Runtime], metrics: Metrics, openapi: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        runtime: Callable[[], Runtime],
+        metrics: Metrics,
+        openapi: Callable[[], dict[str, Any]],
+        store: ProfileStore | None = None,
+    ) -> None:
         self.runtime = runtime
         self.metrics = metrics
+        self.store = store
         self._openapi = openapi
         self._spec: bytes | None = None
 
@@ -31,6 +41,8 @@ class OperationsApi:
         return JsonBytes(orjson.dumps(body))
 
     async def metrics_text(self, scope: Scope, receive: Receive) -> Response:
+        if self.store is not None:
+            await asyncio.to_thread(self.metrics.deliveries.read_queue, self.store, time.time())
         connections = self.runtime().connections
         body, content_type = self.metrics.exposition(*([connections.registry] if connections is not None else []))
         return Response(body, 200, media_type=content_type)
