@@ -39,6 +39,7 @@ from .management.connection_testing import ConnectionsApi
 from .management.deliveries import DeliveriesApi
 from .management.guests import GuestsApi
 from .management.reloading import Reloader, ReloadOutcome, install_sighup, watching
+from .management.triggers import TriggersApi
 from .openapi import build_openapi
 from .profiles import GuestCache, ProfileStore, privacy
 from .routes import served
@@ -166,6 +167,7 @@ def create_app(
         TrackingApi: TrackingApi(ref, guests),
         GuestsApi: GuestsApi(ref, guests),
         DeliveriesApi: DeliveriesApi(ref, guests),
+        TriggersApi: TriggersApi(ref, guests),
         EdgeApi: EdgeApi(ref, guests),
         BrowserApi: BrowserApi(ref),
         ModelsApi: ModelsApi(ref),

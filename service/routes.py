@@ -10,6 +10,7 @@ from .http.routing import RouteSpec
 from .management.deliveries import DELIVERY_ROUTES
 from .management.guests import GUEST_ROUTES
 from .management.routes import MANAGEMENT_ROUTES
+from .management.triggers import TRIGGER_ROUTES
 from .runtime import Runtime
 from .segment.routes import SEGMENT_ROUTES
 from .sitecore.events import EVENTS_ROUTES
@@ -24,6 +25,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *MANAGEMENT_ROUTES,
     *GUEST_ROUTES,
     *DELIVERY_ROUTES,
+    *TRIGGER_ROUTES,
     *OPERATIONS_ROUTES,
     *SANDBOX_ROUTES,
 )

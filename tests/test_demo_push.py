@@ -48,3 +48,8 @@ def test_the_demo_pushes_a_segment_entry_to_its_receiver(tmp_path: Path, capsys:
     assert main(["deliveries", "replay", listed["id"], "--data-dir", str(tmp_path)]) == 0
     assert main(["deliveries", "show", listed["id"], "--data-dir", str(tmp_path)]) == 0
     assert '"status": "pending"' in capsys.readouterr().out
+    # The visitor entered the segment a moment ago: the daily frequency holds a second push back.
+    argv = ["preview-trigger", "VIEW", "--identity", "browser:b-push", "--entered", "returning_visitors"]
+    assert main([*argv, "--data-dir", str(tmp_path)]) == 0
+    [verdict] = json.loads(capsys.readouterr().out)["triggers"]
+    assert verdict["fires"] is False and verdict["why"].startswith("frequency day: it fired")

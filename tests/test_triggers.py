@@ -419,3 +419,37 @@ def test_a_trigger_reads_the_profile_only_when_something_of_it_does(tmp_path: Pa
     reads = {t.id: t.reads_guest for t in triggers.triggers}
     # A template reading guest.*, the default payload, and touch frequency (the session) read it; not the rest.
     assert reads == {"cart_added": True, "became_carter": True, "event_only": False, "once_a_touch": True}
+
+
+async def test_preview_shows_what_would_fire_and_the_exact_request_without_sending(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    shop = Shop(tmp_path, open_store(), hooks.url)
+    shops.append(shop)
+    headers = {"Authorization": "Bearer t"}
+    async with app_client(shop.app) as client:
+        await shop.event(client, "IDENTITY", email="ana@example.com")
+        before = shop.deliveries()
+        sample = {"type": "ADD_TO_CART", "data": {"ext": {"value": 30}, "browser_id": "b-1"},
+                  "guest": {"kind": "browser", "id": "b-1"}, "entered": ["carters"]}  # fmt: skip
+        r = await client.post("/management/triggers/preview", json=sample, headers=headers)
+        assert r.status_code == 200, r.text
+        preview = r.json()
+        cart, carter = preview["triggers"]
+        assert cart["trigger"] == "cart_added" and cart["fires"] is True
+        request = cart["request"]
+        assert request["method"] == "POST" and request["url"] == f"{hooks.url}/hooks/cart_added"
+        assert request["headers"]["webhook-signature"].startswith("v1,")
+        assert '"email":"ana@example.com"' in request["body"]  # rendered for the stored guest
+        assert carter["trigger"] == "became_carter" and carter["fires"] is True
+        assert "whsec_" not in r.text
+        small = {**sample, "data": {"ext": {"value": 5}}, "entered": []}
+        verdicts = (await client.post("/management/triggers/preview", json=small, headers=headers)).json()
+        assert [(t["fires"], t.get("why")) for t in verdicts["triggers"]] == [
+            (False, "the filter is false for this event and guest"),
+            (False, "not fired by this change (it fires on segment entered carters)"),
+        ]
+        bad = await client.post("/management/triggers/preview", json={"type": "X", "nope": 1}, headers=headers)
+        assert bad.status_code == 400 and bad.json()["errors"] == {"nope": [bad.json()["error_message"]]}
+    assert shop.deliveries() == before  # nothing stored
+    assert hooks.state.received == []  # nothing sent

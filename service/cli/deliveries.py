@@ -18,6 +18,7 @@ from ..delivery import admin
 from ..delivery.worker import DeliveryWorker
 from ..http.errors import ApiError
 from ..management.deliveries import parse_time
+from ..triggers.preview import Sample, preview
 from .commands import load_or_report
 
 
@@ -87,3 +88,29 @@ def _run(store: Any, args: argparse.Namespace) -> Any:
         "destination": args.target,
         "recovered": admin.recover(store, args.target, parse_time(args.since, "since"), now),
     }
+
+
+def cmd_preview_trigger(args: argparse.Namespace) -> int:
+    """Nothing is sent or stored: the verdicts and requests are printed."""
+    runtime = load_or_report(args.config)
+    project = runtime.projects.get(args.project) if args.project else next(iter(runtime.projects.values()), None)
+    if project is None or (args.project is None and len(runtime.projects) != 1):
+        print("--project: name one of " + ", ".join(sorted(runtime.projects)), file=sys.stderr)
+        return 2
+    try:
+        data = json.loads(args.data)
+    except json.JSONDecodeError as exc:
+        print(f"--data is not JSON: {exc}", file=sys.stderr)
+        return 2
+    kind, _, value = (args.identity or "").partition(":")
+    if (args.identity and not value) or not isinstance(data, dict):
+        print("--identity is KIND:ID and --data a JSON object", file=sys.stderr)
+        return 2
+    sample = Sample(args.type, data, None, (kind, value) if value else None, frozenset(args.entered),
+                    frozenset(args.exited))  # fmt: skip
+    store = open_profile_store(runtime, args.data_dir)
+    try:
+        print(json.dumps(preview(store, project, sample, time.time()), indent=2))
+    finally:
+        store.close()
+    return 0

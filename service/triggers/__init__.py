@@ -3,6 +3,6 @@ new guest, an identity resolved), and the delivery it puts in the outbox in the 
 The worker (service/delivery) sends it."""
 
 from .compiled import Kind, Trigger, push_payload
-from .firing import TriggerSet, fire
+from .firing import TriggerSet, Verdict, evaluate, fire
 
-__all__ = ["Kind", "Trigger", "TriggerSet", "fire", "push_payload"]
+__all__ = ["Kind", "Trigger", "TriggerSet", "Verdict", "evaluate", "fire", "push_payload"]

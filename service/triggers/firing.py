@@ -60,15 +60,37 @@ class TriggerSet:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a trigger does with a change: fires (with the delivery it makes), or why not."""
+
+    trigger: Trigger
+    delivery: Delivery | None = None
+    why_not: str = ""
+
+
 def fire(db: Database, triggers: TriggerSet, change: Change, guest: Callable[[], dict[str, Any]], now: float) -> int:
     """Put a delivery in the outbox for every trigger this change fires; how many are pending."""
+    pending = 0
+    for verdict in evaluate(db, triggers, change, guest, now):
+        if verdict.delivery is not None:
+            outbox.enqueue(db, verdict.delivery)
+            pending += verdict.delivery.status == Status.PENDING
+    return pending
+
+
+def evaluate(
+    db: Database, triggers: TriggerSet, change: Change, guest: Callable[[], dict[str, Any]], now: float
+) -> list[Verdict]:
+    """Every candidate trigger's verdict on this change (reads the outbox for frequency and caps; writes
+    nothing): what `fire` stores, and what a preview shows."""
     candidates = triggers.candidates(change)
     if not candidates:
-        return 0
+        return []
     # The profile is read only when a candidate reads it (compiled at load): an event trigger whose
     # payload reads only the event costs no profile read (measured: the read was most of a trigger's cost).
     view = guest() if any(trigger.reads_guest for trigger, _ in candidates) else {}
-    pending = 0
+    verdicts = []
     for trigger, segment in candidates:
         context = {
             **EMPTY_REQUEST,
@@ -78,18 +100,20 @@ def fire(db: Database, triggers: TriggerSet, change: Change, guest: Callable[[],
             "trigger": {"id": trigger.id, "name": trigger.name},
         }
         if trigger.audience is not None and not trigger.audience.condition.matches(context):
-            continue
-        if trigger.filter is not None and not trigger.filter.matches(context):
-            continue
-        if not _due(db, trigger, triggers.cap, change, view):
-            continue
-        delivery = _delivery(trigger, change, context, now)
-        outbox.enqueue(db, delivery)
-        pending += delivery.status == Status.PENDING
-    return pending
+            verdicts.append(Verdict(trigger, why_not=f"the guest is not in audience '{trigger.audience.id}'"))
+        elif trigger.filter is not None and not trigger.filter.matches(context):
+            verdicts.append(Verdict(trigger, why_not="the filter is false for this event and guest"))
+        elif (held := _held(db, trigger, triggers.cap, change, view)) is not None:
+            verdicts.append(Verdict(trigger, why_not=held))
+        else:
+            verdicts.append(Verdict(trigger, _delivery(trigger, change, context, now)))
+    return verdicts
 
 
-def _due(db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: Change, view: dict[str, Any]) -> bool:
+def _held(
+    db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: Change, view: dict[str, Any]
+) -> str | None:
+    """Why the frequency criterion or a cap holds this execution back, or None."""
     at = change.event.at
     if trigger.frequency != "event":
         last = outbox.last_fired(db, trigger.id, change.guest)
@@ -97,18 +121,19 @@ def _due(db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: 
             if trigger.frequency == "touch":
                 start = (view.get("session") or {}).get("start")
                 if start is not None and last >= start:
-                    return False
+                    return "frequency touch: it already fired in this touch"
             elif at - last < trigger.min_gap:
-                return False
+                gap = f"it fired {at - last:.0f} s ago, the interval is {trigger.min_gap:.0f} s"
+                return f"frequency {trigger.frequency}: {gap}"
     if trigger.cap is not None:
         count, per = trigger.cap
         if outbox.fired_since(db, change.guest, at - per, trigger.id) >= count:
-            return False
+            return f"cap: {count} executions in {per:.0f} s reached"
     if cap is not None:
         count, per = cap
         if outbox.fired_since(db, change.guest, at - per) >= count:
-            return False
-    return True
+            return f"global cap (settings.triggers.cap): {count} executions in {per:.0f} s reached"
+    return None
 
 
 def _delivery(trigger: Trigger, change: Change, context: dict[str, Any], now: float) -> Delivery:
