@@ -59,6 +59,7 @@ class Runtime:
     storage_url: str | None = field(default=None, repr=False)  # postgresql://…; None: SQLite in the data dir
     storage_schema: str = "personalize"
     run_worker: bool = True  # deliver triggered pushes from `personalize serve` (settings.triggers.worker)
+    session_timeout: float = 1800.0  # seconds without an event that close a touch (sessionClosed triggers)
 
     def is_management_token(self, token: str) -> bool:
         """Constant-time check of a bearer token against every configured management token."""

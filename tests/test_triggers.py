@@ -453,3 +453,36 @@ async def test_preview_shows_what_would_fire_and_the_exact_request_without_sendi
         assert bad.status_code == 400 and bad.json()["errors"] == {"nope": [bad.json()["error_message"]]}
     assert shop.deliveries() == before  # nothing stored
     assert hooks.state.received == []  # nothing sent
+
+
+async def test_a_touch_closes_after_the_session_timeout_once(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    from service.triggers.sessions import close_sessions
+
+    config = (
+        CONFIG.split("triggers:")[0]
+        + """triggers:
+  - id: touch_over
+    when: {sessionClosed: true, filter: {">=": [{"var": "guest.events.VIEW"}, 2]}}
+    destination: hooks
+    payload: {guest: "${guest.ref}", lastEventAt: "${event.data.lastEventAt}", views: "${guest.session.events.VIEW}"}
+"""
+    )
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    async with app_client(shop.app) as client:
+        for minute in (0, 5):
+            await shop.event(client, "VIEW", requested_at=f"2027-01-15T08:0{minute}:00+00:00")
+        await shop.event(client, "VIEW", "b-once", requested_at="2027-01-15T08:00:00+00:00")  # one view: filtered
+    with shop.store.locked() as db:  # the clock of this test is the events' own (requested_at)
+        last = db.execute("SELECT max(last_seen) FROM guests").fetchone()[0]
+    runtime = shop.runtime
+    # 08:05 + 29:59: b-1's touch is still open; b-once's (08:00) has closed, and its one view fails the filter.
+    assert close_sessions(shop.store, runtime, last + 1799) == (1, 0)
+    assert close_sessions(shop.store, runtime, last + 1801) == (1, 1)
+    assert close_sessions(shop.store, runtime, last + 3600) == (0, 0)  # closed once, never again
+    shop.clock.now = last + 3600
+    assert await shop.worker.run_once() == 1
+    [push] = hooks.state.received
+    assert push.json()["lastEventAt"] == last and push.json()["views"] == 2

@@ -293,6 +293,7 @@ class _Builder:
             storage_url=settings.storage.url.get_secret_value() if settings.storage.url else None,
             storage_schema=settings.storage.postgres_schema,
             run_worker=settings.triggers.worker,
+            session_timeout=settings.triggers.session_timeout_s,
             source=source,
             management_origins=frozenset(self.loaded.management.allowed_origins),
             management_tokens=tuple(

@@ -44,6 +44,9 @@ class StorageSettings(_Model):
 class TriggerSettings(_Model):
     cap: Cap | None = Field(None, description="At most this many executions of all triggers per guest.")
     worker: bool = Field(True, description="Deliver from `personalize serve` (false: run `personalize worker`).")
+    session_timeout_s: float = Field(
+        1800, ge=60, le=86_400, description="A touch ends after this long without an event (sessionClosed)."
+    )
 
 
 class Settings(_Model):

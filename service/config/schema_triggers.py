@@ -55,14 +55,20 @@ class When(Model):
     identity_resolved: bool = Field(
         False, description="Fires when an event links a known identity to the guest, or merges two guests."
     )
+    session_closed: bool = Field(
+        False, description="Fires when a guest's touch ends: no event for settings.triggers.sessionTimeoutS."
+    )
     filter: Any = Field(None, description="JSON Logic on `event` and `guest`; the trigger fires when it is true.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> When:
         kinds = [self.event is not None, bool(self.segment_entered), bool(self.segment_exited)]
-        kinds += [self.guest_created, self.identity_resolved]
+        kinds += [self.guest_created, self.identity_resolved, self.session_closed]
         if sum(kinds) != 1:
-            raise ValueError("name exactly one of event, segmentEntered, segmentExited, guestCreated, identityResolved")
+            raise ValueError(
+                "name exactly one of event, segmentEntered, segmentExited, guestCreated, identityResolved, "
+                "sessionClosed"
+            )
         return self
 
 

@@ -61,6 +61,8 @@ def build_trigger(
         if when.segment_exited
         else Kind.GUEST_CREATED
         if when.guest_created
+        else Kind.SESSION_CLOSED
+        if when.session_closed
         else Kind.IDENTITY_RESOLVED
     )
     return Trigger(

@@ -23,6 +23,7 @@ from connections.push import PushResult, push
 from ..profiles.database import Database, StorageError
 from ..profiles.store import ProfileStore
 from ..runtime import Runtime
+from ..triggers.sessions import SWEEP_SECONDS, close_sessions
 from . import outbox
 from .metrics import DeliveryMetrics
 from .outbox import Delivery
@@ -66,6 +67,7 @@ class DeliveryWorker:
         """Deliver until cancelled. A database that fails (PostgreSQL restarting) pauses the loop, never
         ends it: the next round opens a new connection."""
         self._wake = asyncio.Event()
+        sweeping = asyncio.ensure_future(self._sweep_sessions())
         try:
             while True:
                 self._wake.clear()
@@ -80,9 +82,23 @@ class DeliveryWorker:
                     async with asyncio.timeout(pause):
                         await self._wake.wait()
         finally:
+            sweeping.cancel()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _sweep_sessions(self) -> None:
+        """Close timed-out touches (sessionClosed triggers) every SWEEP_SECONDS; never ends on a failure."""
+        while True:
+            if any(p.triggers is not None for p in self.runtime().projects.values()):
+                try:
+                    _, pending = await asyncio.to_thread(close_sessions, self.store, self.runtime(), self.clock())
+                except StorageError as exc:
+                    _log.warning("session sweep: %s", exc)
+                else:
+                    if pending:
+                        self.wake()
+            await asyncio.sleep(SWEEP_SECONDS)
 
     async def _round(self) -> float | None:
         """Claim what is due, up to the free capacity, and start it; how long to wait for a wake-up before

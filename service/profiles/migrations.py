@@ -125,6 +125,11 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL DEFAULT ''
     )
     """,
+    # 7: when each guest's last touch was closed (sessionClosed triggers), and finding the touches to close.
+    """
+    ALTER TABLE guests ADD COLUMN session_closed REAL NOT NULL DEFAULT 0;
+    CREATE INDEX guests_by_last_seen ON guests(project, last_seen)
+    """,
 )
 
 

@@ -46,6 +46,7 @@ class Change:
     exited: frozenset[str] = frozenset()
     created: bool = False
     resolved: bool = False
+    session_closed: bool = False  # no event came for the session timeout (the sweeper's change, not a write's)
 
 
 class Reactor(Protocol):

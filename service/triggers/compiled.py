@@ -22,6 +22,7 @@ class Kind(StrEnum):
     SEGMENT_EXITED = "segment_exited"
     GUEST_CREATED = "guest_created"
     IDENTITY_RESOLVED = "identity_resolved"
+    SESSION_CLOSED = "session_closed"
 
 
 @dataclass(frozen=True, slots=True)

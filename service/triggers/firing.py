@@ -55,6 +55,9 @@ class TriggerSet:
             elif trigger.kind is Kind.GUEST_CREATED:
                 if change.created:
                     found.append((trigger, None))
+            elif trigger.kind is Kind.SESSION_CLOSED:
+                if change.session_closed:
+                    found.append((trigger, None))
             elif change.resolved:
                 found.append((trigger, None))
         return found
