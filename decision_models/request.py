@@ -24,6 +24,7 @@ class DecisionRequest:
     page_variants: tuple[str, ...] = ()
     preview: bool = False
     timeout_ms: int | None = None  # the client's own timeout, when it sends one
+    extra: Mapping[str, Any] | None = None  # more roots for templates (a triggered experience's event, segment)
 
 
 def visitor_key(
@@ -57,4 +58,5 @@ def request_context(request: DecisionRequest) -> dict[str, Any]:
         "params": request.params,
         "headers": request.headers or {},
         "guest": request.guest,
+        **(request.extra or {}),
     }

@@ -486,3 +486,71 @@ async def test_a_touch_closes_after_the_session_timeout_once(
     assert await shop.worker.run_once() == 1
     [push] = hooks.state.received
     assert push.json()["lastEventAt"] == last and push.json()["views"] == 2
+
+
+VARIANTS = """decisionModels:
+  - id: reminder
+    variants:
+      - id: v1
+        status: production
+        weight: 10000
+        nodes:
+          - {id: city, kind: input, source: guest.attributes.city, type: string, default: none}
+          - id: pct
+            kind: expression
+            type: number
+            expression: {"if": [{"==": [{"var": "city"}, "Oslo"]}, 20, 5]}
+          - {id: offer, kind: output, fields: {percent: pct}}
+triggers:
+  - id: cart_reminder
+    when: {event: ADD_TO_CART}
+    destination: hooks
+    experience:
+      type: ab
+      variants:
+        - id: remind
+          weight: 5000
+          decisionModels: [reminder]
+          response:
+            variant: "${variant.id}"
+            percent: "${decisions.reminder.offer.percent}"
+            city: "${guest.attributes.city}"
+            sku: "${event.data.ext.sku}"
+        - {id: holdout, weight: 5000, control: true}
+"""
+
+
+async def test_a_triggered_experience_decides_variants_and_models_sticky_by_guest(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    config = CONFIG.split("triggers:")[0] + VARIANTS
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    browsers = [f"b-{n}" for n in range(24)]  # random guest refs: both arms and both cities, but for 2^-23
+    async with app_client(shop.app) as client:
+        for browser in browsers:
+            city = "Oslo" if int(browser[2:]) % 2 else "Lyon"
+            await shop.event(client, "IDENTITY", browser, city=city, email=f"{browser}@example.com")
+        for round_ in range(2):  # two carts each: the variant sticks to the guest
+            for browser in browsers:
+                await shop.event(client, "ADD_TO_CART", browser, ext={"sku": f"S-{round_}"})
+        r = await client.get(
+            "/management/deliveries?trigger=cart_reminder&limit=100", headers={"Authorization": "Bearer t"}
+        )
+    assert await shop.worker.run_once() == 2 * len(browsers)
+    log = r.json()
+    assert all(d["status"] == "pending" and d["variant"] is None for d in log)  # decided by the worker
+    rows = {}
+    with shop.store.locked() as db:
+        for guest, variant, status in db.execute(
+            "SELECT guest, variant, status FROM deliveries WHERE trigger = 'cart_reminder'"
+        ):
+            rows.setdefault(guest, set()).add((variant, status))
+    assert all(len(seen) == 1 for seen in rows.values())  # one variant per guest, both carts
+    variants = {next(iter(seen)) for seen in rows.values()}
+    assert variants == {("remind", "delivered"), ("holdout", "skipped")}  # both arms
+    remind = [r.json() for r in hooks.state.received]
+    assert remind and all(p["variant"] == "remind" for p in remind)
+    assert all(p["percent"] == (20 if p["city"] == "Oslo" else 5) for p in remind)  # the model ran per guest
+    assert sorted({p["sku"] for p in remind}) == ["S-0", "S-1"]
+    assert len(remind) == 2 * sum(1 for seen in rows.values() if ("remind", "delivered") in seen)

@@ -28,6 +28,7 @@ from decision_models import (
 from ..profiles.segments import evaluator
 from ..runtime import Project, Runtime
 from ..triggers import Trigger, TriggerSet
+from ..triggers.compiled import TRIGGER_ROOTS
 from . import schema, schema_triggers
 from .connections_build import build_connection
 from .errors import ConfigError, ConfigIssue
@@ -136,13 +137,16 @@ class _Builder:
             if '"guest' in spec or '"plugin"' in spec:
                 parts.reads_guest = True
 
-    def template(self, source: Any, origin: Origin, sub: str, parts: _ProjectParts) -> Any:
+    def template(
+        self, source: Any, origin: Origin, sub: str, parts: _ProjectParts, roots: tuple[str, ...] = TEMPLATE_ROOTS
+    ) -> Any:
         try:
-            compiled = compile_template(source, roots=TEMPLATE_ROOTS)
+            compiled = compile_template(source, roots=roots)
         except TemplateError as exc:
             self.issue(origin, sub, str(exc))
             return None
-        parts.note_reads(compiled.reads)
+        if roots == TEMPLATE_ROOTS:  # what callFlows decisions read (a trigger's templates are not theirs)
+            parts.note_reads(compiled.reads)
         return compiled
 
     def ref(self, table: Mapping[str, Any], name: str | None, what: str, origin: Origin, sub: str) -> Any:
@@ -153,7 +157,13 @@ class _Builder:
         return table.get(name)
 
     def version(
-        self, item: schema.Version, label: str, origin: Origin, sub: str, parts: _ProjectParts
+        self,
+        item: schema.Version,
+        label: str,
+        origin: Origin,
+        sub: str,
+        parts: _ProjectParts,
+        roots: tuple[str, ...] = TEMPLATE_ROOTS,
     ) -> ExperienceVersion | None:
         before = len(self.issues)
         variants = []
@@ -177,7 +187,7 @@ class _Builder:
                     id=v.id,
                     name=v.name or v.id,
                     response=self.template(
-                        v.response if v.response is not None else {}, origin, f"{vsub}.response", parts
+                        v.response if v.response is not None else {}, origin, f"{vsub}.response", parts, roots
                     ),
                     weight=v.weight or 0,
                     audience=self.ref(parts.audiences, v.audience, "audience", origin, f"{vsub}.audience"),
@@ -187,7 +197,7 @@ class _Builder:
                 )
             )
         audience = self.ref(parts.audiences, item.audience, "audience", origin, f"{sub}.audience")
-        fallback = self.template(item.fallback, origin, f"{sub}.fallback", parts)
+        fallback = self.template(item.fallback, origin, f"{sub}.fallback", parts, roots)
         if len(self.issues) > before:
             return None
         kind = Kind(item.type)
@@ -227,8 +237,14 @@ class _Builder:
         if item.id in parts.triggers:
             self.issue(origin, ".id", f"trigger '{item.id}' is defined twice in this project")
             return
+        version = None
+        if item.experience is not None:
+            roots = (*TEMPLATE_ROOTS, *TRIGGER_ROOTS)
+            version = self.version(item.experience, "live", origin, ".experience", parts, roots)
+            if version is None:
+                return
         compiled = build_trigger(
-            item, lambda sub, message: self.issue(origin, sub, message), parts.audiences, parts.connections
+            item, lambda sub, message: self.issue(origin, sub, message), parts.audiences, parts.connections, version
         )
         if compiled is not None:
             parts.triggers[item.id] = compiled

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from .schema_base import ID, Model
+from .schema_experiences import Version
 
 # Svix's schedule (seconds after the previous attempt): 8 attempts over about 27.6 hours.
 DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -82,8 +83,19 @@ class Trigger(Model):
     frequency: Frequency = Field(default_factory=Frequency)
     cap: Cap | None = Field(None, description="At most this many executions of this trigger per guest.")
     destination: str = Field(description="A connection of kind destination.")
+    experience: Version | None = Field(
+        None,
+        description="Variants (A/B sticky by guest, or segmented), decision models and a fallback, as for an "
+        "interactive experience; each variant's `response` is the payload (it reads decisions too).",
+    )
     payload: Any = Field(
         None,
         description="JSON template reading guest, event, segment (the change) and trigger; unset: the push "
         "payload (person, identifiers, touch, event, newMatchedSegments, currentMatchedSegments).",
     )
+
+    @model_validator(mode="after")
+    def _payload_or_experience(self) -> Trigger:
+        if self.experience is not None and self.payload is not None:
+            raise ValueError("a trigger has either `payload` or `experience` (whose variants' responses are payloads)")
+        return self

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from connections import Connection
-from decision_models import Audience, ExpressionError, Template, TemplateError, compile_condition, compile_template
+from decision_models import (
+    Audience,
+    Catalog,
+    Experience,
+    ExperienceVersion,
+    ExpressionError,
+    Status,
+    Template,
+    TemplateError,
+    compile_condition,
+    compile_template,
+)
 from decision_models.expressions import Condition
 
 from ..triggers import Kind, Trigger
@@ -18,6 +29,7 @@ def build_trigger(
     issue: Callable[[str, str], None],
     audiences: Mapping[str, Audience],
     connections: Mapping[str, Connection],
+    version: ExperienceVersion | None = None,
 ) -> Trigger | None:
     """A compiled trigger, or None after reporting every problem through `issue`."""
     failed = False
@@ -79,7 +91,9 @@ def build_trigger(
         cap=(item.cap.count, item.cap.per_s) if item.cap else None,
         payload=payload,
         active=item.status == "active",
-        reads_guest=payload is None
+        catalog=_catalog(item.id, item.name, version) if version is not None else None,
+        reads_guest=(payload is None and version is None)  # the default payload reads it
+        or version is not None  # variants' audiences, models and templates may read it
         or item.frequency.criterion == "touch"
         or any(path[0] == "guest" for path in _reads(condition, audience, payload)),
     )
@@ -88,3 +102,10 @@ def build_trigger(
 def _reads(condition: Condition | None, audience: Audience | None, payload: Template | None) -> list[tuple[str, ...]]:
     reads = [*(condition.reads if condition else ()), *(payload.reads if payload else ())]
     return reads + list(audience.condition.reads) if audience is not None else reads
+
+
+def _catalog(trigger: str, name: str, version: ExperienceVersion) -> Catalog:
+    """A trigger's variants as a one-experience catalog: the engine that serves callFlows decides them."""
+    summary = {"id": trigger, "friendlyId": trigger, "name": name or trigger}
+    experience = Experience(trigger, trigger, name or trigger, Status.ACTIVE, version, summary=summary)
+    return Catalog.build({trigger: experience}, set(), reads_headers=False, reads_guest=True)

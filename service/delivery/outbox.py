@@ -22,7 +22,7 @@ from .policy import Status, Step
 
 COLUMNS = (
     "id, project, trigger, guest, event, destination, method, url, headers, body, status, attempts, "
-    "created_at, next_at, updated_at, reason"
+    "created_at, next_at, updated_at, reason, variant, context"
 )
 
 
@@ -44,6 +44,10 @@ class Delivery:
     next_at: float
     updated_at: float
     reason: str
+    variant: str = ""  # the variant a triggered experience chose (with `experience` in config)
+    # What its variants are decided on (guest, event, segment, trigger as JSON) until the worker has decided
+    # them and rendered the body; "" once rendered (or for a trigger without variants).
+    context: str = ""
 
     @property
     def request(self) -> BuiltRequest:
@@ -63,6 +67,7 @@ class Delivery:
             "nextAt": self.next_at if self.status == Status.PENDING else None,
             "updatedAt": self.updated_at,
             "reason": self.reason,
+            "variant": self.variant or None,
             "request": {"method": self.method, "url": self.url, "headers": dict(self.headers), "body": self.body},
         }
 
@@ -75,7 +80,7 @@ def from_row(row: Sequence[Any]) -> Delivery:
 
 def enqueue(db: Database, delivery: Delivery) -> None:
     db.execute(
-        f"INSERT INTO deliveries({COLUMNS}) VALUES ({', '.join('?' * 16)})",
+        f"INSERT INTO deliveries({COLUMNS}) VALUES ({', '.join('?' * 18)})",
         (
             delivery.id,
             delivery.project,
@@ -93,6 +98,8 @@ def enqueue(db: Database, delivery: Delivery) -> None:
             delivery.next_at,
             delivery.updated_at,
             delivery.reason,
+            delivery.variant,
+            delivery.context,
         ),
     )
 
@@ -178,3 +185,8 @@ def log_attempt(db: Database, delivery: str, at: float, status: int | None, kind
 
 def _destination(db: Database, destination: str) -> None:
     db.execute("INSERT INTO destinations(id) VALUES (?) ON CONFLICT DO NOTHING", (destination,))
+
+
+def rendered(db: Database, delivery: Delivery, body: str, variant: str) -> None:
+    """The worker decided the delivery's variants: its body and variant are fixed for every attempt."""
+    db.execute("UPDATE deliveries SET body = ?, variant = ?, context = '' WHERE id = ?", (body, variant, delivery.id))

@@ -31,8 +31,9 @@ class Status:
     DEAD = "dead"  # every attempt failed, or a failure that retrying cannot fix: the dead letters
     ABORTED = "aborted"  # the receiver asked for no more attempts
     NOT_RENDERED = "not_rendered"  # the payload or the request could not be made for this guest: never sent
+    SKIPPED = "skipped"  # the triggered experience chose not to push: A/B control, no variant, audience miss
 
-    FINAL = frozenset({DELIVERED, DEAD, ABORTED, NOT_RENDERED})
+    FINAL = frozenset({DELIVERED, DEAD, ABORTED, NOT_RENDERED, SKIPPED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -25,6 +26,7 @@ from ..profiles.store import ProfileStore
 from ..runtime import Runtime
 from ..triggers.sessions import SWEEP_SECONDS, close_sessions
 from . import outbox
+from .deciding import Decided, decide_variants
 from .metrics import DeliveryMetrics
 from .outbox import Delivery
 from .policy import Status, Step, next_step
@@ -159,6 +161,11 @@ class DeliveryWorker:
             reason = f"destination '{delivery.destination}' is not in the config; waiting for it"
             await self._postpone(delivery, self.clock() + 60, reason)
             return
+        if delivery.context:
+            decided = await self._decide(delivery)
+            if decided is None:
+                return
+            delivery = decided
         await self._pace(delivery.destination, connection.delivery.rate_per_s)
         result = await push(connections, delivery.destination, delivery.id, delivery.request, now=self.clock())
         now = self.clock()
@@ -170,6 +177,30 @@ class DeliveryWorker:
         step = next_step(result, attempts, connection.delivery.schedule, now, self.jitter)
         await self._settle(delivery, result, step, attempts, now)
         self._count(delivery.destination, "retry" if step.status == Status.PENDING else step.status)
+
+    async def _decide(self, delivery: Delivery) -> Delivery | None:
+        """Decide a triggered experience's variants and fix its body; None when it is not to be sent (the
+        A/B control, no variant, or the trigger gone), which is settled here."""
+        try:
+            decided = await decide_variants(delivery, self.runtime())
+        except Exception as exc:  # a model or template that fails for this guest: recorded, nothing else stops
+            _log.exception("delivery %s: deciding its variants failed", delivery.id)
+            decided = Decided(None, reason=f"deciding the variants failed: {exc}"[:500], status=Status.NOT_RENDERED)
+        now = self.clock()
+        if decided.body is None:
+            status = decided.status
+            step = Step(status, reason=decided.reason)
+
+            def skip(db: Database) -> None:
+                outbox.rendered(db, delivery, "", decided.variant)
+                outbox.settle(db, delivery, step, delivery.attempts, now)
+
+            await self.store.in_group(skip)
+            self._count(delivery.destination, status)
+            return None
+        body = decided.body
+        await self.store.in_group(lambda db: outbox.rendered(db, delivery, body, decided.variant))
+        return dataclasses.replace(delivery, body=body, variant=decided.variant, context="")
 
     def _count(self, destination: str, outcome: str) -> None:
         if self.metrics is not None:

@@ -130,6 +130,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE guests ADD COLUMN session_closed REAL NOT NULL DEFAULT 0;
     CREATE INDEX guests_by_last_seen ON guests(project, last_seen)
     """,
+    # 8: a triggered experience's variant per delivery, and what it is decided on until the worker has.
+    """
+    ALTER TABLE deliveries ADD COLUMN variant TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deliveries ADD COLUMN context TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from connections import Connection
-from decision_models import Audience, Template
+from decision_models import Audience, Catalog, Template
 from decision_models.expressions import Condition
 
 from ..profiles.model import Change, Event
@@ -41,6 +41,9 @@ class Trigger:
     payload: Template | None = None  # None: the push payload (person, identifiers, touch, …)
     active: bool = True  # paused triggers are compiled but never fire
     reads_guest: bool = True  # its filter, audience, payload or frequency reads the profile (known at load)
+    # Variants and decision models (`experience` in config), decided by the worker before the first attempt;
+    # None: the payload is rendered with the event.
+    catalog: Catalog | None = None
 
     @property
     def min_gap(self) -> float:

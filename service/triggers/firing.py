@@ -143,14 +143,18 @@ def _delivery(trigger: Trigger, change: Change, context: dict[str, Any], now: fl
     destination = trigger.destination
     status, reason = Status.PENDING, ""
     request = BuiltRequest(destination.method, destination.base_text, (), b"")
+    pending_context = ""
     try:
-        if trigger.payload is not None:
-            payload = trigger.payload.render(context)
-        else:
-            payload = push_payload(trigger, change, context)
         inputs = {"guestRef": change.guest, "trigger": trigger.id, "eventType": change.event.type}
         built = build(destination, inputs)
-        request = BuiltRequest(built.method, built.url, built.headers, orjson.dumps(payload))
+        if trigger.catalog is not None:  # variants and models: the worker decides them on this snapshot
+            snapshot = {key: context[key] for key in ("guest", "event", "segment", "trigger")}
+            pending_context, payload = orjson.dumps(snapshot).decode(), b""
+        elif trigger.payload is not None:
+            payload = orjson.dumps(trigger.payload.render(context))
+        else:
+            payload = orjson.dumps(push_payload(trigger, change, context))
+        request = BuiltRequest(built.method, built.url, built.headers, payload)
     except (TemplateInputError, TypeError, ValueError, orjson.JSONEncodeError) as exc:
         status, reason = Status.NOT_RENDERED, f"cannot render the payload or request: {exc}"[:500]
     return Delivery(
@@ -170,4 +174,5 @@ def _delivery(trigger: Trigger, change: Change, context: dict[str, Any], now: fl
         next_at=now,
         updated_at=now,
         reason=reason,
+        context=pending_context,
     )
