@@ -540,7 +540,7 @@ async def test_a_triggered_experience_decides_variants_and_models_sticky_by_gues
     assert await shop.worker.run_once() == 2 * len(browsers)
     log = r.json()
     assert all(d["status"] == "pending" and d["variant"] is None for d in log)  # decided by the worker
-    rows = {}
+    rows: dict[str, set[tuple[str, str]]] = {}
     with shop.store.locked() as db:
         for guest, variant, status in db.execute(
             "SELECT guest, variant, status FROM deliveries WHERE trigger = 'cart_reminder'"
@@ -553,4 +553,14 @@ async def test_a_triggered_experience_decides_variants_and_models_sticky_by_gues
     assert remind and all(p["variant"] == "remind" for p in remind)
     assert all(p["percent"] == (20 if p["city"] == "Oslo" else 5) for p in remind)  # the model ran per guest
     assert sorted({p["sku"] for p in remind}) == ["S-0", "S-1"]
-    assert len(remind) == 2 * sum(1 for seen in rows.values() if ("remind", "delivered") in seen)
+    assert len(remind) == 2 * len([seen for seen in rows.values() if ("remind", "delivered") in seen])
+    headers = {"Authorization": "Bearer t"}
+    async with app_client(shop.app) as client:  # the executions, on the guest and in explain
+        guest = shop.store.guest_now("shop", ("browser", "b-3"))
+        assert guest is not None
+        page = (await client.get(f"/management/guests/{guest.ref}/executions", headers=headers)).json()
+        [(variant, status)] = rows[guest.ref]
+        assert [(e["trigger"], e["variant"], e["status"]) for e in page] == [("cart_reminder", variant, status)] * 2
+        call = {"clientKey": "shop", "friendlyId": "anything", "browserId": "b-3"}
+        explained = (await client.post("/v2/callFlows/explain", json=call, headers=headers)).json()
+        assert explained["trace"]["executions"] == page

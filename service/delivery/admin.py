@@ -120,3 +120,25 @@ def enable(store: ProfileStore, destination: str) -> bool:
             "UPDATE destinations SET disabled_at = NULL, paused_until = 0, reason = '' WHERE id = ?", (destination,)
         )
         return bool(changed.rowcount)
+
+
+def executions(store: ProfileStore, guest: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A guest's trigger executions, newest first: what fired, which variant, the delivery and its status."""
+    with store.locked() as db:
+        rows = db.execute(
+            "SELECT id, trigger, variant, status, attempts, created_at, reason FROM deliveries WHERE guest = ?"
+            " ORDER BY created_at DESC, id LIMIT ?",
+            (guest, limit),
+        ).fetchall()
+    return [
+        {"delivery": i, "trigger": t, "variant": v or None, "status": st, "attempts": a, "at": at, "reason": r}
+        for i, t, v, st, a, at, r in rows
+    ]
+
+
+def guest_of(store: ProfileStore, project: str, kind: str, value: str) -> str | None:
+    with store.locked() as db:
+        row = db.execute(
+            "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
+        ).fetchone()
+    return str(row[0]) if row else None

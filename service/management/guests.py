@@ -3,12 +3,14 @@ about it, delete everything about it (a person's right to access and to erasure)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from ..delivery import admin
 from ..http.errors import ApiError, Dialect
 from ..http.request import Incoming
 from ..http.responses import JsonBytes
@@ -16,6 +18,8 @@ from ..http.routing import Access, Example, RouteSpec, has, status
 from ..profiles import GuestCache, privacy
 from ..runtime import Runtime
 from .api import page, project_of
+
+MAX_EXECUTIONS = 1000
 
 
 class GuestsApi:
@@ -53,6 +57,11 @@ class GuestsApi:
         export = await privacy.export_guest(self.guests.store, ref)
         return JsonBytes(orjson.dumps({"current": export["segments"], "changes": export["segmentChanges"]}))
 
+    async def executions(self, scope: Scope, receive: Receive) -> Response:
+        """The guest's trigger executions, newest first: trigger, variant, delivery id and status."""
+        incoming, ref = await self._ref(scope)
+        return page(await asyncio.to_thread(admin.executions, self.guests.store, ref, MAX_EXECUTIONS), incoming)
+
     async def export(self, scope: Scope, receive: Receive) -> Response:
         _, ref = await self._ref(scope)
         return JsonBytes(orjson.dumps(await privacy.export_guest(self.guests.store, ref)))
@@ -79,7 +88,7 @@ def _spec(method: str, path: str, handler: Callable[..., object], summary: str, 
         query=(("kind", "Identity kind: browser, email, user, anonymous, or a provider"), ("id", "Identity"))
         if path == ""
         else (("skip", "Items to skip"), ("limit", "Items to return"))
-        if path.endswith("/events")
+        if path.endswith(("/events", "/executions"))
         else (),
         headers=(("x-project-uid", "The project (its Contentstack project uid or id)"),),
         statuses=(400, 401, 404),
@@ -98,6 +107,8 @@ GUEST_ROUTES: tuple[RouteSpec, ...] = (
           Example("A guest's events", "/management/guests/unknown-ref/events", tests=(status(404),))),
     _spec("GET", "/{ref}/segments", GuestsApi.segments, "A guest's segments now, and every entry and exit",
           Example("A guest's segments", "/management/guests/unknown-ref/segments", tests=(status(404),))),
+    _spec("GET", "/{ref}/executions", GuestsApi.executions, "A guest's trigger executions, newest first",
+          Example("A guest's executions", "/management/guests/unknown-ref/executions", tests=(status(404),))),
     _spec("GET", "/{ref}/export", GuestsApi.export, "Everything stored about a guest",
           Example("Export a guest", "/management/guests/unknown-ref/export", tests=(status(404),))),
     _spec("DELETE", "/{ref}", GuestsApi.delete, "Delete everything stored about a guest",

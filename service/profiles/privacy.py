@@ -49,7 +49,7 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
             "SELECT segment, change, at, event FROM segment_changes WHERE guest = ? ORDER BY seq", (ref,)
         ).fetchall()
         deliveries = db.execute(
-            "SELECT id, trigger, destination, status, created_at, body FROM deliveries WHERE guest = ?"
+            "SELECT id, trigger, variant, destination, status, created_at, body FROM deliveries WHERE guest = ?"
             " ORDER BY created_at, id",
             (ref,),
         ).fetchall()
@@ -66,8 +66,8 @@ def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
         "segmentChanges": [{"segment": s, "change": c, "at": at, "event": e} for s, c, at, e in changes],
         # Triggered pushes carry what their payload held about the guest: they are the guest's data too.
         "deliveries": [
-            {"id": i, "trigger": t, "destination": d, "status": st, "at": at, "payload": body}
-            for i, t, d, st, at, body in deliveries
+            {"id": i, "trigger": t, "variant": v or None, "destination": d, "status": st, "at": at, "payload": body}
+            for i, t, v, d, st, at, body in deliveries
         ],
     }
 

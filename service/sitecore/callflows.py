@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from starlette.types import Receive, Scope
 
 from decision_models import Decision, Outcome, decide
 
+from ..delivery import admin
 from ..http.errors import ApiError
 from ..http.metrics import Metrics
 from ..http.request import Incoming, read_body, require_management, resolve_project
@@ -51,6 +53,7 @@ class Evaluated:
     decision: Decision
     parse_ms: float
     correlation_id: bytes | None
+    visitor: tuple[str | None, str | None] = (None, None)  # the visitor key's source and value (explain)
 
 
 class InteractiveApi:
@@ -114,7 +117,8 @@ class InteractiveApi:
             for each in (run, *run.shadow):
                 outcome = "error" if each.failed else "fallback" if each.used_fallback else "ok"
                 self.metrics.count_model_run(each.model_id, each.variant.id, each.variant.status, outcome)
-        return Evaluated(project, body, decision, parse_ms, incoming.headers.get(b"x-sc-correlation-id"))
+        visitor = (decision_request.visitor_source, decision_request.visitor_key)
+        return Evaluated(project, body, decision, parse_ms, incoming.headers.get(b"x-sc-correlation-id"), visitor)
 
     @staticmethod
     def _headers(evaluated: Evaluated) -> list[tuple[bytes, bytes]]:
@@ -151,5 +155,10 @@ class InteractiveApi:
         decision = evaluated.decision
         trace: dict[str, Any] = {"project": evaluated.project.id, **decision.trace()}
         trace["timingsMs"] = {"parse": round(evaluated.parse_ms, 3), **trace["timingsMs"]}
+        identity = _identity(*evaluated.visitor)
+        if self.guests is not None and identity is not None:  # what fired for this visitor lately
+            store = self.guests.store
+            ref = await asyncio.to_thread(admin.guest_of, store, evaluated.project.id, *identity)
+            trace["executions"] = await asyncio.to_thread(admin.executions, store, ref) if ref else []
         body = orjson.dumps({"response": orjson.loads(decision.body), "trace": trace})
         return JsonBytes(body, 200, self._headers(evaluated))
