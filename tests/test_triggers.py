@@ -78,6 +78,7 @@ def hooks(receiver: RunningReceiver) -> RunningReceiver:
     receiver.state.script.clear()
     receiver.state.scripts_by_marker.clear()
     receiver.state.arrived.clear()
+    receiver.state.slow_paths.clear()
     return receiver
 
 
@@ -564,3 +565,41 @@ async def test_a_triggered_experience_decides_variants_and_models_sticky_by_gues
         call = {"clientKey": "shop", "friendlyId": "anything", "browserId": "b-3"}
         explained = (await client.post("/v2/callFlows/explain", json=call, headers=headers)).json()
         assert explained["trace"]["executions"] == page
+
+
+async def test_a_hanging_destination_never_delays_another(
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+) -> None:
+    config = CONFIG.replace(
+        "timeouts: {connectMs: 1000, readMs: 2000, totalMs: 3000}", "timeouts: {totalMs: 8000, readMs: 8000}"
+    )
+    config = (
+        config.split("triggers:")[0].replace(
+            "connections:\n",
+            """connections:
+  - id: fast
+    kind: destination
+    baseUrl: "%(url)s"
+    method: POST
+    path: /fast
+""",
+        )
+        + """triggers:
+  - {id: to_slow, when: {event: GO}, destination: hooks}
+  - {id: to_fast, when: {event: GO}, destination: fast}
+"""
+    )
+    shop = Shop(tmp_path, open_store(), hooks.url, config)
+    shops.append(shop)
+    hooks.state.slow_paths["/hooks/to_slow"] = 20.0  # hangs longer than the test waits
+    async with app_client(shop.app) as client:
+        await shop.event(client, "GO")
+    attempting = asyncio.ensure_future(shop.worker.run_once())
+    try:  # the fast destination's push arrives while the slow one's attempt is still waiting
+        assert await asyncio.to_thread(hooks.state.arrived.wait, 30)
+        assert [r.path for r in hooks.state.received] == ["/fast"]
+        assert not attempting.done()
+    finally:
+        attempting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await attempting

@@ -4,6 +4,7 @@ signature with the `standardwebhooks` library, records what crossed the socket, 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hmac
@@ -47,6 +48,7 @@ class ReceiverState:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Event = field(default_factory=threading.Event)  # set by every request
+    slow_paths: dict[str, float] = field(default_factory=dict)  # path -> seconds to wait before answering
 
     def answer(self, *responses: int | tuple[int, dict[str, str]]) -> None:
         """The next requests' answers, in order."""
@@ -80,6 +82,10 @@ def build_receiver(state: ReceiverState) -> Starlette:
     async def hook(request: Request) -> Response:
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
+        delay = state.slow_paths.get(request.url.path)
+        if delay:  # a receiver that hangs: neither recorded nor signalled, so a later test never sees it
+            await asyncio.sleep(delay)
+            return Response(b"too late", 504)
         signed = "webhook-id" in headers and any(verifies(s, headers, body) for s in state.secrets)
         with state.lock:
             state.received.append(Received(request.url.path, headers, body, signed))
