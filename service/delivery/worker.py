@@ -97,6 +97,8 @@ class DeliveryWorker:
                     _, pending = await asyncio.to_thread(close_sessions, self.store, self.runtime(), self.clock())
                 except StorageError as exc:
                     _log.warning("session sweep: %s", exc)
+                except Exception:  # a bug: logged, and the next sweep tries again
+                    _log.exception("session sweep failed")
                 else:
                     if pending:
                         self.wake()
