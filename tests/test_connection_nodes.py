@@ -48,7 +48,7 @@ experiences:
   - friendlyId: recs
     status: active
     type: segmented
-    deadlineMs: 300
+    deadlineMs: 5000  # room for a token fetch and a call on a loaded machine; `slow` ends at its own 500 ms
     fallback: {items: fallback}
     variants:
       - {id: v, decisionModels: [m], response: {items: "${decisions.m.out.items}", slow: "${decisions.m.out.slow}"}}
