@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +82,27 @@ def hooks(receiver: RunningReceiver) -> RunningReceiver:
     return receiver
 
 
+ShopFor = Callable[..., "Shop"]
+
+
 @pytest.fixture
-async def shops() -> Any:
-    """Shops made by a test, their connections' HTTP clients closed after it."""
+async def shop_for(open_store: OpenStore, tmp_path: Path) -> Any:
+    """Makes a shop on this test's database (`shop_for(url, config=CONFIG)`); closes their HTTP clients after."""
     made: list[Shop] = []
-    yield made
+
+    def make(url: str, config: str = CONFIG) -> Shop:
+        made.append(Shop(tmp_path, open_store(), url, config))
+        return made[-1]
+
+    yield make
     for shop in made:
         if shop.runtime.connections is not None:
             await shop.runtime.connections.aclose()
+
+
+def with_triggers(triggers: str) -> str:
+    """CONFIG with its triggers replaced."""
+    return CONFIG.split("triggers:")[0] + "triggers:\n" + triggers.split("triggers:\n", 1)[-1]
 
 
 class Shop:
@@ -115,10 +128,9 @@ class Shop:
 
 
 async def test_an_event_and_a_segment_entry_are_pushed_signed(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), hooks.url)
-    shops.append(shop)
+    shop = shop_for(hooks.url)
     async with app_client(shop.app) as client:
         await shop.event(client, "ADD_TO_CART", ext={"value": 5})  # below the filter: nothing fires
         assert shop.deliveries() == []
@@ -152,10 +164,9 @@ async def test_an_event_and_a_segment_entry_are_pushed_signed(
 
 
 async def test_failures_are_retried_on_the_schedule_with_one_webhook_id(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), hooks.url)
-    shops.append(shop)
+    shop = shop_for(hooks.url)
     async with app_client(shop.app) as client:
         await shop.event(client, "ADD_TO_CART", ext={"value": 99})
     hooks.state.answer(500, 302, (503, {"Retry-After": "1"}))
@@ -186,11 +197,10 @@ async def test_failures_are_retried_on_the_schedule_with_one_webhook_id(
 
 
 async def test_410_disables_abort_stops_and_the_last_failure_is_a_dead_letter_to_recover(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
     config = CONFIG.replace("    breaker: {failures: 0}", "    breaker: {failures: 0}\n    delivery: {scheduleS: [5]}")
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
+    shop = shop_for(hooks.url, config)
     headers = {"Authorization": "Bearer t"}
     async with app_client(shop.app) as client:
         for browser in ("b-abort", "b-dead", "b-gone"):
@@ -231,11 +241,10 @@ async def test_410_disables_abort_stops_and_the_last_failure_is_a_dead_letter_to
 
 
 async def test_frequency_touch_and_interval_and_the_other_trigger_kinds(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    config = (
-        CONFIG.split("triggers:")[0]
-        + """triggers:
+    config = with_triggers(
+        """triggers:
   - id: once_a_touch
     when: {event: VIEW}
     frequency: {criterion: touch}
@@ -261,8 +270,7 @@ async def test_frequency_touch_and_interval_and_the_other_trigger_kinds(
 """
     )
     config = config.replace("path: /hooks/${trigger}", "path: /hooks/${trigger}/${eventType}")
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
+    shop = shop_for(hooks.url, config)
     async with app_client(shop.app) as client:
         # Event times are the client's requested_at: 0, 8, 12 minutes, then a new touch 50 minutes later.
         for minute in (0, 8, 12, 62):
@@ -281,14 +289,10 @@ async def test_frequency_touch_and_interval_and_the_other_trigger_kinds(
 
 
 async def test_a_request_that_cannot_be_built_is_a_failed_execution_and_others_still_fire(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    config = CONFIG.replace("path: /hooks/${trigger}", "path: /hooks/${trigger}/${eventType}")
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
-    config_dot = (
-        CONFIG.split("triggers:")[0]
-        + """triggers:
+    config_dot = with_triggers(
+        """triggers:
   - id: by_type
     when: {event: ".."}
     destination: hooks
@@ -297,10 +301,7 @@ async def test_a_request_that_cannot_be_built_is_a_failed_execution_and_others_s
     destination: hooks
 """
     )
-    dotted = Shop(
-        tmp_path, open_store(), hooks.url, config_dot.replace("path: /hooks/${trigger}", "path: /${eventType}")
-    )
-    shops.append(dotted)
+    dotted = shop_for(hooks.url, config_dot.replace("path: /hooks/${trigger}", "path: /${eventType}"))
     async with app_client(dotted.app) as client:
         await dotted.event(client, "..")  # an event type that would climb the destination's path
     rows = {d["trigger"]: d for d in dotted.deliveries()}
@@ -311,10 +312,9 @@ async def test_a_request_that_cannot_be_built_is_a_failed_execution_and_others_s
 
 
 async def test_link_local_and_metadata_addresses_are_refused(
-    open_store: OpenStore, tmp_path: Path, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), "http://169.254.169.254/latest")
-    shops.append(shop)
+    shop = shop_for("http://169.254.169.254/latest")
     async with app_client(shop.app) as client:
         await shop.event(client, "ADD_TO_CART", ext={"value": 50})
     assert await shop.worker.run_once() == 1
@@ -355,10 +355,9 @@ def test_trigger_config_errors_name_the_path(tmp_path: Path) -> None:
 
 
 async def test_a_guests_deliveries_are_exported_merged_and_erased_with_it(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), hooks.url)
-    shops.append(shop)
+    shop = shop_for(hooks.url)
     headers = {"Authorization": "Bearer t"}
     async with app_client(shop.app) as client:
         await shop.event(client, "ADD_TO_CART", "b-anon", ext={"value": 40})
@@ -381,10 +380,9 @@ async def test_a_guests_deliveries_are_exported_merged_and_erased_with_it(
 
 @pytest.mark.parametrize("open_store", ["postgresql"], indirect=True)
 async def test_the_running_worker_outlives_a_lost_database_connection(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), hooks.url)
-    shops.append(shop)
+    shop = shop_for(hooks.url)
     async with app_client(shop.app) as client:
         await shop.event(client, "ADD_TO_CART", ext={"value": 70})  # a pending delivery
     assert terminate_connections(open_store.schema) == 1  # the worker's first claim meets a dead connection
@@ -423,10 +421,9 @@ def test_a_trigger_reads_the_profile_only_when_something_of_it_does(tmp_path: Pa
 
 
 async def test_preview_shows_what_would_fire_and_the_exact_request_without_sending(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    shop = Shop(tmp_path, open_store(), hooks.url)
-    shops.append(shop)
+    shop = shop_for(hooks.url)
     headers = {"Authorization": "Bearer t"}
     async with app_client(shop.app) as client:
         await shop.event(client, "IDENTITY", email="ana@example.com")
@@ -457,21 +454,19 @@ async def test_preview_shows_what_would_fire_and_the_exact_request_without_sendi
 
 
 async def test_a_touch_closes_after_the_session_timeout_once(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
     from service.triggers.sessions import close_sessions
 
-    config = (
-        CONFIG.split("triggers:")[0]
-        + """triggers:
+    config = with_triggers(
+        """triggers:
   - id: touch_over
     when: {sessionClosed: true, filter: {">=": [{"var": "guest.events.VIEW"}, 2]}}
     destination: hooks
     payload: {guest: "${guest.ref}", lastEventAt: "${event.data.lastEventAt}", views: "${guest.session.events.VIEW}"}
 """
     )
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
+    shop = shop_for(hooks.url, config)
     async with app_client(shop.app) as client:
         for minute in (0, 5):
             await shop.event(client, "VIEW", requested_at=f"2027-01-15T08:0{minute}:00+00:00")
@@ -522,11 +517,10 @@ triggers:
 
 
 async def test_a_triggered_experience_decides_variants_and_models_sticky_by_guest(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
-    config = CONFIG.split("triggers:")[0] + VARIANTS
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
+    config = CONFIG.split("triggers:")[0] + VARIANTS  # the models, then the triggers
+    shop = shop_for(hooks.url, config)
     browsers = [f"b-{n}" for n in range(24)]  # random guest refs: both arms and both cities, but for 2^-23
     async with app_client(shop.app) as client:
         for browser in browsers:
@@ -568,7 +562,7 @@ async def test_a_triggered_experience_decides_variants_and_models_sticky_by_gues
 
 
 async def test_a_hanging_destination_never_delays_another(
-    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shops: list[Shop]
+    open_store: OpenStore, tmp_path: Path, hooks: RunningReceiver, shop_for: ShopFor
 ) -> None:
     config = CONFIG.replace(
         "timeouts: {connectMs: 1000, readMs: 2000, totalMs: 3000}", "timeouts: {totalMs: 8000, readMs: 8000}"
@@ -589,8 +583,7 @@ async def test_a_hanging_destination_never_delays_another(
   - {id: to_fast, when: {event: GO}, destination: fast}
 """
     )
-    shop = Shop(tmp_path, open_store(), hooks.url, config)
-    shops.append(shop)
+    shop = shop_for(hooks.url, config)
     hooks.state.slow_paths["/hooks/to_slow"] = 20.0  # hangs longer than the test waits
     async with app_client(shop.app) as client:
         await shop.event(client, "GO")
