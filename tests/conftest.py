@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,6 +20,7 @@ from service.app import create_app
 from service.config import demo_config_path, load_runtime
 from service.http.metrics import Metrics
 from service.profiles import ProfileStore
+from tests.servers.tls import Pki, make_pki
 from tests.servers.upstream import RunningUpstream, UpstreamState, build_app, free_port, serve
 
 MANAGEMENT_TOKEN = "demo-management-token"
@@ -67,6 +69,21 @@ def upstream() -> Iterator[RunningUpstream]:
     port = free_port()
     for _ in serve(build_app(state), port):
         yield RunningUpstream(f"http://127.0.0.1:{port}", state)
+
+
+@pytest.fixture(scope="session")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningUpstream, Pki]]:
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    state = UpstreamState()
+    port = free_port()
+    tls = {
+        "ssl_certfile": str(pki.server_cert),
+        "ssl_keyfile": str(pki.server_key),
+        "ssl_ca_certs": str(pki.ca),
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+    }
+    for _ in serve(build_app(state), port, **tls):
+        yield RunningUpstream(f"https://127.0.0.1:{port}", state), pki
 
 
 @pytest.fixture

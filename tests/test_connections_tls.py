@@ -3,37 +3,11 @@ upstream that requires client certificates (and a token endpoint behind the same
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.servers.connections import make
-from tests.servers.tls import Pki, make_pki
-from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream, UpstreamState, build_app, free_port, serve
-
-
-@pytest.fixture(scope="module")
-def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningUpstream, Pki]]:
-    pki = make_pki(tmp_path_factory.mktemp("pki"))
-    state = UpstreamState()
-    port = free_port()
-    tls = {
-        "ssl_certfile": str(pki.server_cert),
-        "ssl_keyfile": str(pki.server_key),
-        "ssl_ca_certs": str(pki.ca),
-        "ssl_cert_reqs": ssl.CERT_REQUIRED,
-    }
-    for _ in serve(build_app(state), port, **tls):
-        yield RunningUpstream(f"https://127.0.0.1:{port}", state), pki
-
-
-def tls_spec(pki: Pki, client: bool = True) -> dict[str, str]:
-    spec = {"caBundle": str(pki.ca)}
-    if client:
-        spec.update(cert=str(pki.client_cert), key=str(pki.client_key))
-    return spec
+from tests.servers.tls import Pki, tls_spec
+from tests.servers.upstream import CLIENT_ID, CLIENT_SECRET, RunningUpstream
 
 
 async def test_mutual_tls_with_a_custom_ca(tls_upstream: tuple[RunningUpstream, Pki]) -> None:

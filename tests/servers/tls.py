@@ -81,3 +81,10 @@ def make_pki(folder: Path) -> Pki:
     _write_key(server_key, pki.server_key)
     _write_key(client_key, pki.client_key)
     return pki
+
+
+def tls_spec(pki: Pki, client: bool = True) -> dict[str, str]:
+    spec = {"caBundle": str(pki.ca)}
+    if client:
+        spec.update(cert=str(pki.client_cert), key=str(pki.client_key))
+    return spec

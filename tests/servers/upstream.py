@@ -159,7 +159,7 @@ def build_app(state: UpstreamState) -> Starlette:
             Route("/token", token, methods=["POST"]),
             Route("/token-echo", token_echo, methods=["POST"]),
             Route("/leak", leak),
-            Route("/secure/{user}", secure),
+            Route("/secure/{user}", secure, methods=["GET", "POST"]),
             Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PUT"]),
             Route("/count", count),
             Route("/delay", delay),
