@@ -596,3 +596,34 @@ async def test_a_hanging_destination_never_delays_another(
         attempting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await attempting
+
+
+async def test_the_readme_abandoned_cart_trigger(
+    open_store: OpenStore, hooks: RunningReceiver, shop_for: ShopFor
+) -> None:
+    from service.triggers.sessions import close_sessions
+
+    config = with_triggers("""
+  - id: abandoned_cart
+    when:
+      sessionClosed: true
+      filter: {"and": [{">": [{"var": "guest.session.events.ADD_TO_CART"}, 0]},
+                       {"!": {"var": "guest.session.events.PURCHASE"}}]}
+    destination: hooks
+    payload: {pages: "${guest.session.pages}"}
+""")
+    shop = shop_for(hooks.url, config)
+    async with app_client(shop.app) as client:
+        for browser, types in (("b-left", ["VIEW", "ADD_TO_CART"]), ("b-paid", ["VIEW", "ADD_TO_CART", "PURCHASE"])):
+            for minute, kind in enumerate(types):
+                await shop.event(
+                    client, kind, browser, page=f"p{minute}", requested_at=f"2027-01-15T09:0{minute}:00+00:00"
+                )
+        await shop.event(client, "VIEW", "b-look", page="p0", requested_at="2027-01-15T09:00:00+00:00")
+    with shop.store.locked() as db:
+        last = db.execute("SELECT max(last_seen) FROM guests").fetchone()[0]
+    assert close_sessions(shop.store, shop.runtime, last + 1801) == (3, 1)  # three touches closed, one abandoned
+    shop.clock.now = last + 3600
+    assert await shop.worker.run_once() == 1
+    [push] = hooks.state.received
+    assert push.json() == {"pages": ["p0"]}  # b-left's touch: its one VIEW with a page
