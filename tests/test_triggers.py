@@ -627,3 +627,23 @@ async def test_the_readme_abandoned_cart_trigger(
     assert await shop.worker.run_once() == 1
     [push] = hooks.state.received
     assert push.json() == {"pages": ["p0"]}  # b-left's touch: its one VIEW with a page
+
+
+async def test_two_workers_on_one_database_never_send_one_delivery_twice(
+    open_store: OpenStore, hooks: RunningReceiver, shop_for: ShopFor
+) -> None:
+    shop = shop_for(hooks.url)
+    async with app_client(shop.app) as client:
+        for n in range(40):
+            await shop.event(client, "ADD_TO_CART", f"b-{n}", ext={"value": 50})
+    # A second process's worker: its own connection to the same database, the same clock.
+    other = DeliveryWorker(open_store(), lambda: shop.runtime, clock=shop.clock, jitter=lambda: 0.5, batch=7)
+    shop.worker.batch = 7  # small claims, so the two interleave
+    sent = 0
+    while True:
+        rounds = await asyncio.gather(shop.worker.run_once(), other.run_once())
+        if not any(rounds):
+            break
+        sent += sum(rounds)
+    ids = [r.id for r in hooks.state.received]
+    assert sent == len(ids) == len(set(ids)) == 40  # every delivery once, by one worker or the other
