@@ -647,3 +647,43 @@ async def test_two_workers_on_one_database_never_send_one_delivery_twice(
         sent += sum(rounds)
     ids = [r.id for r in hooks.state.received]
     assert sent == len(ids) == len(set(ids)) == 40  # every delivery once, by one worker or the other
+
+
+async def test_leaving_a_segment_fires_segment_exited(hooks: RunningReceiver, shop_for: ShopFor) -> None:
+    config = with_triggers("""
+  - id: left_oslo
+    when: {segmentExited: [in_oslo]}
+    destination: hooks
+""").replace(
+        "audiences:\n",
+        'audiences:\n  - {id: in_oslo, segment: true, rule: {"==": [{"var": "guest.attributes.city"}, "Oslo"]}}\n',
+    )
+    shop = shop_for(hooks.url, config)
+    async with app_client(shop.app) as client:
+        await shop.event(client, "IDENTITY", city="Oslo")  # enters: nothing fires
+        assert shop.deliveries() == []
+        await shop.event(client, "IDENTITY", city="Lyon")  # leaves
+    assert await shop.worker.run_once() == 1
+    [push] = hooks.state.received
+    assert push.json()["segment"] == {"id": "in_oslo", "change": "exited"}
+
+
+async def test_429_pauses_the_whole_destination_and_an_open_breaker_postpones(
+    hooks: RunningReceiver, shop_for: ShopFor
+) -> None:
+    shop = shop_for(hooks.url, CONFIG.replace("breaker: {failures: 0}", "breaker: {failures: 2, resetS: 600}"))
+    async with app_client(shop.app) as client:
+        await shop.event(client, "ADD_TO_CART", "b-first", ext={"value": 50})
+        hooks.state.answer((429, {"Retry-After": "7"}))
+        assert await shop.worker.run_once() == 1
+        await shop.event(client, "ADD_TO_CART", "b-second", ext={"value": 50})
+        shop.clock.now += 6.9
+        assert await shop.worker.run_once() == 0  # the destination is throttled: nothing of it is claimed
+        shop.clock.now += 0.1
+        hooks.state.answer(500, 500)
+        assert await shop.worker.run_once() == 2  # both fail: the second failure in a row opens the breaker
+        shop.clock.now += 300
+        assert await shop.worker.run_once() == 2  # claimed, but not sent: postponed while the breaker is open
+    assert len(hooks.state.received) == 3
+    assert {d["reason"] for d in shop.deliveries()} == {"the destination's breaker is open"}
+    assert {d["attempts"] for d in shop.deliveries()} == {1, 2}  # a postponement is not an attempt
