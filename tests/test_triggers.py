@@ -687,3 +687,33 @@ async def test_429_pauses_the_whole_destination_and_an_open_breaker_postpones(
     assert len(hooks.state.received) == 3
     assert {d["reason"] for d in shop.deliveries()} == {"the destination's breaker is open"}
     assert {d["attempts"] for d in shop.deliveries()} == {1, 2}  # a postponement is not an attempt
+
+
+async def test_a_trigger_audience_and_the_global_cap(hooks: RunningReceiver, shop_for: ShopFor) -> None:
+    config = with_triggers("""
+  - id: oslo_carts
+    when: {event: ADD_TO_CART}
+    audience: in_oslo
+    destination: hooks
+  - id: every_cart
+    when: {event: ADD_TO_CART}
+    destination: hooks
+""").replace(
+        "audiences:\n", 'audiences:\n  - {id: in_oslo, rule: {"==": [{"var": "guest.attributes.city"}, "Oslo"]}}\n'
+    )
+    config = config.replace("projects:", "settings:\n  triggers: {cap: {count: 3, perS: 86400}}\nprojects:", 1)
+    shop = shop_for(hooks.url, config)
+    async with app_client(shop.app) as client:
+        await shop.event(client, "IDENTITY", "b-oslo", city="Oslo")
+        await shop.event(client, "IDENTITY", "b-lyon", city="Lyon")
+        for _ in range(3):
+            await shop.event(client, "ADD_TO_CART", "b-oslo")
+            await shop.event(client, "ADD_TO_CART", "b-lyon")
+    fired: dict[str, list[str]] = {}
+    with shop.store.locked() as db:
+        rows = db.execute("SELECT i.value, d.trigger FROM deliveries d JOIN identities i ON i.guest = d.guest")
+        for browser, trigger in rows:
+            fired.setdefault(browser, []).append(trigger)
+    # b-oslo: both triggers match, but the global cap (3 a day across all triggers) stops the fourth on.
+    assert sorted(fired["b-oslo"]) == ["every_cart", "oslo_carts", "oslo_carts"]  # triggers in config order
+    assert fired["b-lyon"] == ["every_cart"] * 3  # not in the audience: only the other trigger

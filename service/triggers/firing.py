@@ -94,6 +94,7 @@ def evaluate(
     # payload reads only the event costs no profile read (measured: the read was most of a trigger's cost).
     view = guest() if any(trigger.reads_guest for trigger, _ in candidates) else {}
     verdicts = []
+    fired = 0  # executions this change already makes: the global cap counts them with the stored ones
     for trigger, segment in candidates:
         context = {
             **EMPTY_REQUEST,
@@ -106,15 +107,16 @@ def evaluate(
             verdicts.append(Verdict(trigger, why_not=f"the guest is not in audience '{trigger.audience.id}'"))
         elif trigger.filter is not None and not trigger.filter.matches(context):
             verdicts.append(Verdict(trigger, why_not="the filter is false for this event and guest"))
-        elif (held := _held(db, trigger, triggers.cap, change, view)) is not None:
+        elif (held := _held(db, trigger, triggers.cap, change, view, fired)) is not None:
             verdicts.append(Verdict(trigger, why_not=held))
         else:
             verdicts.append(Verdict(trigger, _delivery(trigger, change, context, now)))
+            fired += 1
     return verdicts
 
 
 def _held(
-    db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: Change, view: dict[str, Any]
+    db: Database, trigger: Trigger, cap: tuple[int, float] | None, change: Change, view: dict[str, Any], fired: int
 ) -> str | None:
     """Why the frequency criterion or a cap holds this execution back, or None."""
     at = change.event.at
@@ -134,7 +136,7 @@ def _held(
             return f"cap: {count} executions in {per:.0f} s reached"
     if cap is not None:
         count, per = cap
-        if outbox.fired_since(db, change.guest, at - per) >= count:
+        if outbox.fired_since(db, change.guest, at - per) + fired >= count:
             return f"global cap (settings.triggers.cap): {count} executions in {per:.0f} s reached"
     return None
 
