@@ -6,6 +6,10 @@ delivery log and the CLI show it."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import httpx
 import pytest
 
 from service.cli import main
+from service.config import demo_config_path
 from tests.servers.process import serve_process, stop
 
 MANAGEMENT = {"Authorization": "Bearer demo-management-token"}
@@ -53,3 +58,34 @@ def test_the_demo_pushes_a_segment_entry_to_its_receiver(tmp_path: Path, capsys:
     assert main([*argv, "--data-dir", str(tmp_path)]) == 0
     [verdict] = json.loads(capsys.readouterr().out)["triggers"]
     assert verdict["fires"] is False and verdict["why"].startswith("frequency day: it fired")
+
+
+@pytest.mark.slow
+def test_personalize_worker_delivers_what_serve_left_in_the_outbox(tmp_path: Path) -> None:
+    config = tmp_path / "demo-no-worker.yaml"
+    demo = demo_config_path().read_text(encoding="utf-8")
+    config.write_text(demo.replace("settings:\n", "settings:\n  triggers: {worker: false}\n", 1), encoding="utf-8")
+    data = ("--data-dir", str(tmp_path / "data"))
+    proc, base = serve_process("--no-access-log", "--config", str(config), *data)
+    try:
+        for _ in range(3):
+            view = {"type": "VIEW", "browser_id": "b-later", "client_key": "demo", "page": "home"}
+            assert httpx.post(f"{base}/v1.2/events", json=view).status_code == 201
+        [pending] = httpx.get(f"{base}/management/deliveries", headers=MANAGEMENT).json()
+        assert pending["status"] == "pending"  # no worker in this server
+        env = {**os.environ, "PERSONALIZE_SANDBOX_URL": f"{base}/sandbox"}  # the receiver this server runs
+        worker = subprocess.Popen([sys.executable, "-m", "service", "worker", "--config", str(config), *data], env=env)
+        try:
+            received: list[dict[str, object]] = []
+            deadline = time.monotonic() + 30  # the worker is another process: bounded polling of what it did
+            while not received and time.monotonic() < deadline:
+                received = httpx.get(f"{base}/sandbox/webhooks").json()
+                if not received:
+                    time.sleep(0.05)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=15) == 0  # stops cleanly on SIGTERM
+        [push] = received
+        assert push["verified"] is True and push["webhookId"] == pending["id"]
+    finally:
+        stop(proc)
