@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import ipaddress
 import socket
 import time
@@ -50,11 +51,16 @@ class PushResult:
     headers: dict[str, str] = field(default_factory=dict)  # the answer's, lower-case names
 
 
+@functools.lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)  # decodes the secret once, not on every attempt
+
+
 def signature(secrets: tuple[str, ...], message_id: str, timestamp: int, body: bytes) -> str:
     """`webhook-signature`: one `v1,<base64>` per secret, space-separated (rotation: old and new)."""
     when = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
     text = body.decode()
-    return " ".join(Webhook(secret).sign(message_id, when, text) for secret in secrets)
+    return " ".join(_signer(secret).sign(message_id, when, text) for secret in secrets)
 
 
 def refused_address(address: str) -> bool:
