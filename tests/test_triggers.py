@@ -717,3 +717,41 @@ async def test_a_trigger_audience_and_the_global_cap(hooks: RunningReceiver, sho
     # b-oslo: both triggers match, but the global cap (3 a day across all triggers) stops the fourth on.
     assert sorted(fired["b-oslo"]) == ["every_cart", "oslo_carts", "oslo_carts"]  # triggers in config order
     assert fired["b-lyon"] == ["every_cart"] * 3  # not in the audience: only the other trigger
+
+
+async def test_a_rate_limit_paces_its_destination_only(hooks: RunningReceiver, shop_for: ShopFor) -> None:
+    config = (
+        CONFIG.split("triggers:")[0]
+        .replace("breaker: {failures: 0}", "breaker: {failures: 0}\n    delivery: {ratePerS: 4}")
+        .replace(
+            "connections:\n",
+            """connections:
+  - id: fast
+    kind: destination
+    baseUrl: "%(url)s"
+    method: POST
+    path: /fast
+""",
+        )
+        + """triggers:
+  - {id: paced, when: {event: GO}, destination: hooks}
+  - {id: free, when: {event: GO}, destination: fast}
+"""
+    )
+    shop = shop_for(hooks.url, config)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the pace the worker keeps, recorded instead of waited
+        waits.append(seconds)
+
+    shop.worker.monotonic, shop.worker.sleep = lambda: 100.0, sleep
+    async with app_client(shop.app) as client:
+        for n in range(5):
+            await shop.event(client, "GO", f"b-{n}")
+    assert await shop.worker.run_once() == 10
+    # 4 a second: the first of the paced destination's five attempts starts at once, each next one 1/4 s
+    # after the one before; the other destination's five are never held back.
+    assert sorted(waits) == [0.25, 0.5, 0.75, 1.0]
+    paths = [r.path for r in hooks.state.received]
+    assert sorted(paths) == ["/fast"] * 5 + ["/hooks/paced"] * 5
+    assert {d["status"] for d in shop.deliveries()} == {"delivered"}

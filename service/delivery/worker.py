@@ -5,7 +5,8 @@ database (outbox.py explains why no attempt is made twice at once).
 
 One slow or dead destination never delays the others: deliveries run as their own tasks, at most
 `delivery.concurrency` per destination, and a destination at its limit is left out of the next claim.
-The clock and the jitter are injected: tests drive `run_once` with a fake clock instead of waiting.
+The clocks, the jitter and the rate limit's sleep are injected: tests drive `run_once` with a fake clock
+instead of waiting.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from connections import FaultKind
 from connections.push import PushResult, push
@@ -46,9 +47,12 @@ class DeliveryWorker:
         jitter: Callable[[], float] = random.random,
         batch: int = 200,
         metrics: DeliveryMetrics | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.runtime, self.clock, self.jitter, self.batch = store, runtime, clock, jitter, batch
         self.metrics = metrics
+        self.monotonic, self.sleep = monotonic, sleep  # the rate limit's pace (injected by tests)
         self.in_flight: dict[str, int] = {}  # destination -> deliveries being attempted
         self._next_start: dict[str, float] = {}  # destination -> earliest start of the next (rate limit)
         self._wake: asyncio.Event | None = None
@@ -212,11 +216,11 @@ class DeliveryWorker:
         """At most `rate` attempts started per second to this destination."""
         if rate is None:
             return
-        now = time.monotonic()
+        now = self.monotonic()
         start = max(now, self._next_start.get(destination, now))
         self._next_start[destination] = start + 1 / rate
         if start > now:
-            await asyncio.sleep(start - now)
+            await self.sleep(start - now)
 
     async def _postpone(self, delivery: Delivery, until: float, reason: str) -> None:
         now = self.clock()
