@@ -3,11 +3,14 @@ attributes merged, history bounded, migrations versioned."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from service.profiles import Event, ProfileStore, SchemaError
+from service.profiles.database import SqliteDatabase
 from service.profiles.migrations import MIGRATIONS
 from tests.conftest import OpenStore
 
@@ -173,3 +176,25 @@ def test_event_time_reads_a_clients_iso_stamp_or_falls_back_to_now() -> None:
 
     assert event_time("2026-11-30T10:00:00Z", 1.0) == event_time("2026-11-30T12:00:00+02:00", 1.0) == 1796032800.0
     assert event_time("yesterday", 5.0) == event_time(None, 5.0) == event_time(1234, 5.0) == 5.0
+
+
+def test_commits_leave_checkpoints_to_their_own_thread(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.sqlite3"
+    db = SqliteDatabase(str(path), checkpoint_interval=3600)  # its thread stays idle: the test runs it
+    assert db.checkpointer is not None
+    db.execute("CREATE TABLE t (v BLOB)")
+    for _ in range(1500):
+        db.begin_write()
+        db.execute("INSERT INTO t VALUES (?)", (os.urandom(3000),))
+        db.commit()
+    # SQLite's default would have checkpointed inside the commit that passed 1,000 pages of log.
+    assert (tmp_path / "checkpoints.sqlite3-wal").stat().st_size > 1400 * 4096
+    busy, frames, copied = db.checkpointer.checkpoint()
+    assert busy == 0 and copied == frames > 1400
+    db.begin_write()
+    db.execute("INSERT INTO t VALUES (?)", (b"after",))
+    db.commit()
+    assert db.checkpointer.checkpoint()[1] < 10  # the whole log was copied: the next commit started it over
+    db.close()
+    with sqlite3.connect(path) as again:
+        assert again.execute("SELECT count(*) FROM t").fetchone() == (1501,)

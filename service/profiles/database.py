@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import SAFETY_PAGES, Checkpointer
+
 # sqlite3.OperationalError messages that are the file's state, not the SQL's: another writer held the
 # lock past the timeout, the disk is full or failing.
 _SQLITE_TRANSIENT = ("database is locked", "disk I/O error", "database or disk is full")
@@ -77,7 +79,7 @@ class Database:
 class SqliteDatabase(Database):
     """A file in WAL mode, `synchronous=NORMAL`: a committed transaction survives the process being killed."""
 
-    def __init__(self, path: str, busy_timeout: float = 5.0) -> None:
+    def __init__(self, path: str, busy_timeout: float = 5.0, checkpoint_interval: float = 0.5) -> None:
         self.name = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,10 @@ class SqliteDatabase(Database):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self.checkpointer: Checkpointer | None = None
+        if path != ":memory:":  # checkpoints in their own thread, not inside a commit (checkpoints.py)
+            self._db.execute(f"PRAGMA wal_autocheckpoint={SAFETY_PAGES}")
+            self.checkpointer = Checkpointer(path, checkpoint_interval)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
@@ -108,7 +114,9 @@ class SqliteDatabase(Database):
         self._db.execute(f"PRAGMA user_version={int(version)}")
 
     def close(self) -> None:
-        self._db.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        self._db.close()  # the last connection to close copies what is left of the log into the file
 
 
 class PostgresDatabase(Database):
