@@ -27,7 +27,7 @@ EDGE_ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "POST", "/events", EdgeApi, EdgeApi.events, "Impressions (once per user) and events", TAG,
-        Dialect.CONTENTSTACK, headers=HEADERS, statuses=(400, 404, 413),
+        Dialect.CONTENTSTACK, headers=HEADERS, statuses=(400, 404, 413), hot=True,
         examples=lambda f: [
             Example("Edge events", "/events", [{"experienceShortUid": "0", "variantShortUid": "0",
                     "type": "IMPRESSION"}, {"eventKey": "clickCTA", "type": "EVENT"}], headers=PROJECT),
@@ -35,13 +35,13 @@ EDGE_ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "PATCH", "/user-attributes", EdgeApi, EdgeApi.user_attributes, "A partial upsert of the user's attributes",
-        TAG, Dialect.CONTENTSTACK, headers=HEADERS, statuses=(400, 404, 413),
+        TAG, Dialect.CONTENTSTACK, headers=HEADERS, statuses=(400, 404, 413), hot=True,
         examples=lambda f: [Example("Edge user attributes", "/user-attributes", {"plan": "gold"}, headers=PROJECT)],
     ),
     RouteSpec(
         "POST", "/user-attributes/actions/merge", EdgeApi, EdgeApi.merge,
         "Merge a user into another; the source's values win", TAG, Dialect.CONTENTSTACK,
-        headers=HEADERS[:1], statuses=(400, 404, 413),
+        headers=HEADERS[:1], statuses=(400, 404, 413), hot=True,
         examples=lambda f: [
             Example("Edge merge", "/user-attributes/actions/merge",
                     {"sourceUserUid": "postman-anonymous", "targetUserUid": "postman-user"},

@@ -69,6 +69,7 @@ def _spec(path: str, kind: str, short: bool) -> RouteSpec:
         headers=(("content-encoding", "gzip (optional)"), ("authorization", "Basic base64(writeKey:) (optional)")),
         statuses=(400, 401),
         examples=examples,
+        hot=True,
     )
 
 

@@ -128,6 +128,7 @@ EVENTS_ROUTES: tuple[RouteSpec, ...] = (
             headers=headers,
             statuses=(400, 401, 413),
             examples=examples,
+            hot=True,
         )
         for path, summary, query, headers, examples in (
             (
