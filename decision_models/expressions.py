@@ -50,11 +50,12 @@ class Condition:
     """A compiled rule: `matches(context)` is JSON Logic truthiness of its result."""
 
     source: Any
-    reads: tuple[tuple[str, ...], ...]
+    reads: tuple[tuple[str, ...], ...]  # the variable paths it reads; all of them when `complete`
     _rule: datalogic_py.Rule
     # The top-level keys the rule reads: only those are handed to the engine, which converts its whole
     # input on every call (measured: the demo model's expression node went from ~10 us to ~2 us).
     _roots: tuple[str, ...] = ()
+    complete: bool = True  # False: a `var` built at run time may read paths `reads` does not list
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The rule's value; EvaluationError (never another exception) when it cannot evaluate."""
@@ -103,8 +104,9 @@ def compile_condition(rule: Any, *, roots: Iterable[str]) -> Condition:
             raise ExpressionError(
                 f"rule reads '{'.'.join(path)}'; variables start with one of: {', '.join(sorted(allowed))}"
             )
-    if facts["computed_reads"] or not facts["reads_complete"]:
+    complete = not facts["computed_reads"] and facts["reads_complete"]
+    if not complete:
         roots = tuple(sorted(allowed))  # a `var` built at run time may read anything it is allowed to
     else:
         roots = tuple(sorted({path[0] for path in reads if path}))
-    return Condition(source=rule, reads=reads, _rule=compiled, _roots=roots)
+    return Condition(source=rule, reads=reads, _rule=compiled, _roots=roots, complete=complete)

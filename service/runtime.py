@@ -6,14 +6,15 @@ Built once per config load (service/config/build.py); immutable; swapped whole o
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connections import Connection, Connections
 from decision_models import Audience, Catalog, DecisionModel
 
 if TYPE_CHECKING:
+    from .profiles.model import Segments
     from .triggers import TriggerSet
 
 
@@ -33,7 +34,7 @@ class Project:
     segment_write_keys: tuple[str, ...] = field(default=(), repr=False)
     triggers: TriggerSet | None = None  # the active triggered experiences; None when there are none
     # The segments a guest view is in (audiences marked segment: true); None when there is none.
-    segments: Callable[[dict[str, Any]], frozenset[str]] | None = None
+    segments: Segments | None = None
 
     def allows_origin(self, origin: str) -> bool:
         return "*" in self.allowed_origins or origin in self.allowed_origins

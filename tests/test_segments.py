@@ -75,3 +75,41 @@ async def test_a_guest_leaves_a_segment_when_it_no_longer_matches(store: Profile
         assert guest is not None and guest.segments == ()
         changes = (await c.get(f"/management/guests/{guest.ref}/segments", headers=TOKEN)).json()["changes"]
         assert [(x["segment"], x["change"]) for x in changes] == [("gold", "entered"), ("gold", "exited")]
+
+
+PARTS = """
+management: {tokens: [t]}
+projects: [{id: p, clientKey: k}]
+audiences:
+  - {id: on_cart, segment: true, rule: {"in": ["/cart", {"var": "guest.session.pages"}]}}
+  - {id: busy_today, segment: true, rule: {">=": [{"var": "guest.recent.1d.VIEW"}, 2]}}
+  - id: known
+    segment: true
+    rule: {"some": [{"var": "guest.identities"}, {"==": [{"var": "kind"}, "email"]}]}
+"""
+
+
+async def test_a_segment_reads_the_parts_of_the_profile_it_needs(store: ProfileStore, tmp_path: Path) -> None:
+    """The store reads only the parts of a guest its segments read (compiled at load): each part here is
+    read when, and only when, a segment needs it."""
+    config = tmp_path / "c.yaml"
+    config.write_text(PARTS, encoding="utf-8")
+    runtime = load_runtime(config, env={})
+    segments = runtime.projects["p"].segments
+    assert segments is not None and segments.parts == frozenset({"session", "recent", "identities"})
+    whole = CONFIG.replace("{id: gold,", '{id: all, segment: true, rule: {"!!": [{"var": "guest"}]}}\n  - {id: gold,')
+    whole_path = tmp_path / "whole.yaml"
+    whole_path.write_text(whole, encoding="utf-8")
+    assert load_runtime(whole_path, env={}).projects["p"].segments.parts is None  # type: ignore[union-attr]
+    async with app_client(create_app(runtime, store=store)) as c:
+        for page, email in (("/", None), ("/cart", None), ("/", "a@example.com")):
+            body = {"type": "VIEW", "browser_id": "b-1", "client_key": "k", "page": page}
+            if email:
+                body |= {"type": "IDENTITY", "email": email}
+            assert (await c.post("/v1.2/events", json=body)).status_code == 201
+            guest = store.guest_now("p", ("browser", "b-1"))
+            assert guest is not None
+            expected = (
+                {"/": (), "/cart": ("busy_today", "on_cart")}[page] if not email else ("busy_today", "known", "on_cart")
+            )
+            assert guest.segments == expected

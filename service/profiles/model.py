@@ -31,8 +31,15 @@ class Write:
     message_forever: bool = False  # the message id is never forgotten (e.g. one impression per user)
 
 
-# The segments a guest is in, given its profile (service/profiles/segments.py), compiled per project.
-Segments = Callable[[dict[str, Any]], frozenset[str]]
+class Segments(Protocol):
+    """The segments a guest is in, given its profile (service/profiles/segments.py), compiled per project."""
+
+    @property
+    def parts(self) -> frozenset[str] | None:
+        """The parts of the guest view its rules read ("events", "session", …), known at load; None: all."""
+        ...
+
+    def __call__(self, guest: dict[str, Any]) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True, slots=True)

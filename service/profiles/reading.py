@@ -18,27 +18,38 @@ COUNTS_SQL = "SELECT type, count(*){} FROM events WHERE guest = ? GROUP BY type"
 )
 
 
-def read_guest(db: Database, project: str, ref: str, now: float, max_events: int) -> Guest:
-    """The guest as decisions read it: profile, identities, segments, counts, recent counts, latest touch."""
+def read_guest(
+    db: Database, project: str, ref: str, now: float, max_events: int, parts: frozenset[str] | None = None
+) -> Guest:
+    """The guest as decisions read it: profile, identities, segments, counts, recent counts, latest touch.
+    With `parts` (keys of the view), only what those need is read: the rest is left empty."""
     row = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
-    identities = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
     segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
-    rows = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref)).fetchall()
-    counts = {row[0]: int(row[1]) for row in rows}
-    recent = {
-        name: {row[0]: int(row[2 + i]) for row in rows if row[2 + i]} for i, (name, _) in enumerate(RECENT_WINDOWS)
-    }
+    identities: list[tuple[str, str]] = []
+    if parts is None or "identities" in parts:
+        identities = db.execute(
+            "SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,)
+        ).fetchall()
+    counts: dict[str, int] = {}
+    recent: dict[str, dict[str, int]] = {}
+    if parts is None or "events" in parts or "recent" in parts:
+        rows = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref)).fetchall()
+        counts = {row[0]: int(row[1]) for row in rows}
+        recent = {
+            name: {row[0]: int(row[2 + i]) for row in rows if row[2 + i]} for i, (name, _) in enumerate(RECENT_WINDOWS)
+        }
+    session = _session(db, ref, max_events) if parts is None or "session" in parts else {}
     return Guest(
         ref,
         project,
         row[0],
         row[1],
-        tuple((k, v) for k, v in identities.fetchall()),
+        tuple((k, v) for k, v in identities),
         json.loads(row[2]),
         counts,
         tuple(s for (s,) in segments),
         recent,
-        _session(db, ref, max_events),
+        session,
         now,
     )
 

@@ -214,10 +214,11 @@ class ProfileStore:
 
     def _update_segments(
         self, project: str, ref: str, segments: Segments, event: Event
-    ) -> tuple[frozenset[str], frozenset[str], dict[str, Any]]:
+    ) -> tuple[frozenset[str], frozenset[str], dict[str, Any] | None]:
         """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed and
-        return it (entered, exited) with the guest's view as it now is (what triggers read)."""
-        guest = self._guest(project, ref)
+        return it (entered, exited) with the guest's view as it now is (what triggers read), or None when
+        only the parts the segments read were read."""
+        guest = read_guest(self._db, project, ref, self.clock(), self.max_events, segments.parts)
         view = guest.view()
         now, before = segments(view), frozenset(guest.segments)
         for segment, change in [*((s, "entered") for s in now - before), *((s, "exited") for s in before - now)]:
@@ -231,7 +232,8 @@ class ProfileStore:
                 "INSERT INTO segment_changes(project, guest, segment, change, at, event) VALUES (?, ?, ?, ?, ?, ?)",
                 (project, ref, segment, change, event.at, event.ref),
             )
-        return now - before, before - now, {**view, "segments": sorted(now)}
+        whole = {**view, "segments": sorted(now)} if segments.parts is None else None
+        return now - before, before - now, whole
 
     def _prune(self, ref: str, count: int) -> None:
         """Keep the newest `max_events` events of a guest."""
