@@ -1,5 +1,5 @@
-"""The hot path: the SDKs' callFlows routes and Contentstack's manifest, dispatched by exact method and path
-before Starlette.
+"""The hot path: the SDKs' callFlows routes, Contentstack's manifest and the ingestion routes of the three
+dialects (the routes declared `hot`), dispatched by exact method and path before Starlette.
 
 Measured on the demo decision (bench/http.py): Starlette's routing and exception middleware, the route's
 Endpoint wrapper and the middleware's send wrapper cost ~10 us of a request the floor app answers in
