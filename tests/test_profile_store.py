@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from service.profiles import Event, ProfileStore, SchemaError
-from service.profiles.database import SqliteDatabase
+from service.profiles.database import Database, SqliteDatabase
 from service.profiles.migrations import MIGRATIONS
 from tests.conftest import OpenStore
 
@@ -90,6 +91,34 @@ async def test_concurrent_writes_share_a_commit_and_a_bad_one_fails_alone(open_s
         guest = await store.guest("p", ("browser", f"b-{n}"))
         assert guest is not None and guest.event_counts == {"VIEW": 2}
         assert [e.at for e in await store.events(guest.ref)] == [float(35 + n), float(30 + n)]
+
+
+async def test_a_statement_failing_in_the_database_fails_its_own_request_alone(open_store: OpenStore) -> None:
+    """On PostgreSQL the group's statements are pipelined: a failure the server reports later than the
+    statement was sent is still its own request's, and the requests around it commit."""
+    import asyncio
+
+    store = open_store()
+
+    sql = "INSERT INTO guests(ref, project, first_seen, last_seen, attributes) VALUES (?, 'p', 1, 1, '{}')"
+
+    def insert(guest: str) -> Callable[[Database], str]:
+        def work(db: Database) -> str:
+            db.execute(sql, (guest,))
+            return guest
+
+        return work
+
+    def failing(db: Database) -> None:
+        db.execute(sql, ("x",))
+        db.execute(sql, ("x",))  # a duplicate key: PostgreSQL says so when the request's statements are synced
+
+    results = await asyncio.gather(
+        store.in_group(insert("a")), store.in_group(failing), store.in_group(insert("b")), return_exceptions=True
+    )
+    assert results[0] == "a" and results[2] == "b" and isinstance(results[1], Exception)
+    with store.locked() as db:
+        assert [ref for (ref,) in db.execute("SELECT ref FROM guests ORDER BY ref")] == ["a", "b"]
 
 
 async def test_recent_windows_the_latest_touch_and_days_since_last_seen(open_store: OpenStore) -> None:

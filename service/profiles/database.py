@@ -11,6 +11,9 @@ The store writes one SQL for both: `?` placeholders (psycopg's `%s` here), `ON C
 
 A PostgreSQL connection that breaks (server restart, network, an administrator's pg_terminate_backend)
 fails the transaction in flight with StorageUnavailable and is opened again by the next call.
+The store's group transaction runs in PostgreSQL's pipeline mode (`pipeline`, `sync`, `recover`):
+statements whose answers are not read yet do not wait for them, so an event costs a round trip per answer
+it reads (its guest lookup, its count, its profile) instead of one per statement.
 
 Both are plain synchronous drivers (sqlite3, psycopg 3) on one connection used from one worker thread at a
 time; the store calls them through `asyncio.to_thread`, so the event loop never waits on the database.
@@ -18,10 +21,11 @@ time; the store calls them through `asyncio.to_thread`, so the event loop never 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,18 @@ class Database:
 
     def commit(self) -> None:
         self.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements sent without waiting for each one's answer, until a fetch or `sync` needs them
+        (PostgreSQL's pipeline mode: one round trip for many statements); SQLite answers at once."""
+        yield
+
+    def sync(self) -> None:
+        """Wait for every statement sent so far; raises the first one's error."""
+
+    def recover(self) -> None:
+        """After a failed statement in a pipeline: take statements again (the failure was raised already)."""
 
     def rollback(self) -> None:
         self.execute("ROLLBACK")
@@ -133,6 +149,7 @@ class PostgresDatabase(Database):
         self._psycopg, self._url, self._schema = psycopg, url, schema
         self._lock_key = zlib.crc32(schema.encode())  # the advisory lock of this schema's writers
         self._sql: dict[str, str] = {}
+        self._pipeline: Any = None  # the connection's pipeline while one is open
         self._db = self._connect(first=True)
 
     def _connect(self, first: bool = False) -> Any:
@@ -158,13 +175,38 @@ class PostgresDatabase(Database):
             translated = self._sql[sql] = sql.replace("?", "%s")
         if self._db.closed:
             self._db = self._connect()
-        try:
+        with self._connection_lost():
             return self._db.execute(translated, tuple(params))
+
+    @contextlib.contextmanager
+    def _connection_lost(self) -> Iterator[None]:
+        """A lost connection as StorageUnavailable (closed, so the next call opens a new one)."""
+        try:
+            yield
         except self._psycopg.OperationalError as exc:
             if not self._db.closed and not self._db.broken:
                 raise  # the SQL's own failure (a lock timeout, a cancelled statement): not the connection
             self._db.close()
             raise StorageUnavailable(f"{self.name}: the connection was lost: {exc}".strip()) from None
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        with self._connection_lost(), self._db.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
+
+    def sync(self) -> None:
+        if self._pipeline is not None:
+            with self._connection_lost():
+                self._pipeline.sync()
+
+    def recover(self) -> None:
+        if self._pipeline is not None:
+            with contextlib.suppress(self._psycopg.errors.PipelineAborted, self._psycopg.DatabaseError):
+                self.sync()  # StorageUnavailable (a lost connection) goes on up
 
     def begin_write(self) -> None:
         self.execute("BEGIN")

@@ -23,29 +23,34 @@ def read_guest(
 ) -> Guest:
     """The guest as decisions read it: profile, identities, segments, counts, recent counts, latest touch.
     With `parts` (keys of the view), only what those need is read: the rest is left empty."""
-    row = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
-    segments = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,)).fetchall()
-    identities: list[tuple[str, str]] = []
+    # Every query sent before any answer is read: one round trip on PostgreSQL's pipeline.
+    guest = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,))
+    memberships = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,))
+    linked = None
     if parts is None or "identities" in parts:
-        identities = db.execute(
-            "SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,)
-        ).fetchall()
+        linked = db.execute("SELECT kind, value FROM identities WHERE guest = ? ORDER BY kind, value", (ref,))
+    counted = None
+    if parts is None or "events" in parts or "recent" in parts:
+        counted = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref))
+    session = _session(db, ref, max_events) if parts is None or "session" in parts else {}
+    first_seen, last_seen, attributes = guest.fetchone()
+    segments = memberships.fetchall()
+    identities: list[tuple[str, str]] = linked.fetchall() if linked is not None else []
     counts: dict[str, int] = {}
     recent: dict[str, dict[str, int]] = {}
-    if parts is None or "events" in parts or "recent" in parts:
-        rows = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref)).fetchall()
+    if counted is not None:
+        rows = counted.fetchall()
         counts = {row[0]: int(row[1]) for row in rows}
         recent = {
             name: {row[0]: int(row[2 + i]) for row in rows if row[2 + i]} for i, (name, _) in enumerate(RECENT_WINDOWS)
         }
-    session = _session(db, ref, max_events) if parts is None or "session" in parts else {}
     return Guest(
         ref,
         project,
-        row[0],
-        row[1],
+        first_seen,
+        last_seen,
         tuple((k, v) for k, v in identities),
-        json.loads(row[2]),
+        json.loads(attributes),
         counts,
         tuple(s for (s,) in segments),
         recent,

@@ -143,15 +143,20 @@ class ProfileStore:
         """One transaction; each piece of work in a savepoint, so one bad request fails alone."""
         outcomes: list[tuple[bool, Any]] = []
         self.pending = 0
-        with self.transaction() as db:
+        # On PostgreSQL in pipeline mode: statements whose answers nobody reads yet leave together, so an
+        # event costs a few round trips instead of one a statement (measured in bench/ingest.py).
+        with self.transaction() as db, db.pipeline():
             for work in group:
                 db.execute("SAVEPOINT request")
                 try:
-                    outcomes.append((True, work(db)))
+                    outcome = work(db)
+                    db.sync()  # the errors of its statements are its own, not the next request's
                     db.execute("RELEASE request")
+                    outcomes.append((True, outcome))
                 except StorageUnavailable:
                     raise  # the database failed, not this request: the whole group fails
                 except Exception as exc:
+                    db.recover()
                     db.execute("ROLLBACK TO request")
                     db.execute("RELEASE request")
                     outcomes.append((False, exc))
@@ -163,10 +168,11 @@ class ProfileStore:
         project = batch.project
         if write.message_id is not None:
             seen = db.execute(
-                "INSERT INTO seen_messages(project, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO seen_messages(project, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+                " RETURNING 1",
                 (project, write.message_id, float("inf") if write.message_forever else self.clock()),
             )
-            if seen.rowcount == 0:
+            if seen.fetchone() is None:
                 return None  # a retry of a message already stored
         found = self._guests_of(project, identities)
         ref = found[0] if found else None
@@ -183,12 +189,12 @@ class ProfileStore:
         else:
             db.execute("UPDATE guests SET last_seen = ? WHERE ref = ? AND last_seen < ?", (now, ref, now))
         for kind, value in identities:
-            linked = db.execute(
-                "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (project, kind, value, ref),
-            )
+            link = "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            if created or kind in ANONYMOUS_KINDS:
+                db.execute(link, (project, kind, value, ref))
             # A known person's identity newly linked to a guest that existed: its identity is resolved.
-            resolved |= not created and linked.rowcount == 1 and kind not in ANONYMOUS_KINDS
+            elif db.execute(link + " RETURNING 1", (project, kind, value, ref)).fetchone() is not None:
+                resolved = True
         if attributes:
             row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
             merged = {**json.loads(row[0]), **attributes}
@@ -246,10 +252,10 @@ class ProfileStore:
     def _guests_of(self, project: str, identities: tuple[Identity, ...]) -> list[str]:
         """The distinct guests these identities name, in the identities' order."""
         refs: list[str] = []
-        for kind, value in identities:
-            row = self._db.execute(
-                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
-            ).fetchone()
+        sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
+        found = [self._db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read
+        for cursor in found:
+            row = cursor.fetchone()
             if row is not None and row[0] not in refs:
                 refs.append(str(row[0]))
         return refs
