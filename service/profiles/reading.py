@@ -12,6 +12,7 @@ from .model import Guest
 
 TOUCH_GAP = 30 * 60  # events at most this far apart are one session ("touch", as Sitecore counts them)
 RECENT_WINDOWS = (("1d", 1), ("7d", 7), ("30d", 30))  # guest.recent.<window>.<TYPE>: counts in the last days
+PROFILE_PARTS = frozenset({"firstSeen", "lastSeen", "daysSinceLastSeen", "attributes"})  # the guests row's
 # A guest's counts by type, over the history kept and over each recent window, in one pass (one round trip).
 COUNTS_SQL = "SELECT type, count(*){} FROM events WHERE guest = ? GROUP BY type".format(
     "".join(", sum(CASE WHEN at >= ? THEN 1 ELSE 0 END)" for _ in RECENT_WINDOWS)
@@ -24,7 +25,9 @@ def read_guest(
     """The guest as decisions read it: profile, identities, segments, counts, recent counts, latest touch.
     With `parts` (keys of the view), only what those need is read: the rest is left empty."""
     # Every query sent before any answer is read: one round trip on PostgreSQL's pipeline.
-    guest = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,))
+    guest = None
+    if parts is None or not parts.isdisjoint(PROFILE_PARTS):
+        guest = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,))
     memberships = db.execute("SELECT segment FROM memberships WHERE guest = ? ORDER BY segment", (ref,))
     linked = None
     if parts is None or "identities" in parts:
@@ -33,7 +36,7 @@ def read_guest(
     if parts is None or "events" in parts or "recent" in parts:
         counted = db.execute(COUNTS_SQL, (*(now - days * 86_400 for _, days in RECENT_WINDOWS), ref))
     session = _session(db, ref, max_events) if parts is None or "session" in parts else {}
-    first_seen, last_seen, attributes = guest.fetchone()
+    first_seen, last_seen, attributes = guest.fetchone() if guest is not None else (0.0, 0.0, "{}")
     segments = memberships.fetchall()
     identities: list[tuple[str, str]] = linked.fetchall() if linked is not None else []
     counts: dict[str, int] = {}

@@ -174,27 +174,34 @@ class ProfileStore:
             )
             if seen.fetchone() is None:
                 return None  # a retry of a message already stored
-        found = self._guests_of(project, identities)
+        linked = self._linked(project, identities)
+        found = _distinct(linked)
         ref = found[0] if found else None
         now = event.at
         for other in found[1:]:
             self._merge(other, ref)
         created, resolved = ref is None, len(found) > 1
         if ref is None:
-            ref = str(uuid.uuid4())
+            ref, count = str(uuid.uuid4()), 1
             db.execute(
-                "INSERT INTO guests(ref, project, first_seen, last_seen, attributes) VALUES (?, ?, ?, ?, '{}')",
+                "INSERT INTO guests(ref, project, first_seen, last_seen, attributes, event_count)"
+                " VALUES (?, ?, ?, ?, '{}', 1)",
                 (ref, project, now, now),
             )
-        else:
-            db.execute("UPDATE guests SET last_seen = ? WHERE ref = ? AND last_seen < ?", (now, ref, now))
-        for kind, value in identities:
-            link = "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            if created or kind in ANONYMOUS_KINDS:
-                db.execute(link, (project, kind, value, ref))
-            # A known person's identity newly linked to a guest that existed: its identity is resolved.
-            elif db.execute(link + " RETURNING 1", (project, kind, value, ref)).fetchone() is not None:
-                resolved = True
+        else:  # its last seen and its count in one statement (each statement is a system call or more)
+            (count,) = db.execute(
+                "UPDATE guests SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END,"
+                " event_count = event_count + 1 WHERE ref = ? RETURNING event_count",
+                (now, now, ref),
+            ).fetchone()
+        for (kind, value), guest in zip(identities, linked, strict=True):
+            if guest is None:  # found identities are linked already (to `ref`, once merged)
+                db.execute(
+                    "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (project, kind, value, ref),
+                )
+                # A known person's identity newly linked to a guest that existed: its identity is resolved.
+                resolved |= not created and kind not in ANONYMOUS_KINDS
         if attributes:
             row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
             merged = {**json.loads(row[0]), **attributes}
@@ -203,9 +210,6 @@ class ProfileStore:
             "INSERT INTO events(ref, guest, type, at, data) VALUES (?, ?, ?, ?, ?)",
             (event.ref, ref, event.type, event.at, json.dumps(event.data)),
         )
-        (count,) = db.execute(
-            "UPDATE guests SET event_count = event_count + 1 WHERE ref = ? RETURNING event_count", (ref,)
-        ).fetchone()
         if count > self.max_events:
             self._prune(ref, count)
         entered = exited = frozenset[str]()
@@ -249,16 +253,15 @@ class ProfileStore:
         )
         self._db.execute("UPDATE guests SET event_count = ? WHERE ref = ?", (self.max_events, ref))
 
-    def _guests_of(self, project: str, identities: tuple[Identity, ...]) -> list[str]:
-        """The distinct guests these identities name, in the identities' order."""
-        refs: list[str] = []
+    def _linked(self, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
+        """The guest each identity names, or None."""
         sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
         found = [self._db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read
-        for cursor in found:
-            row = cursor.fetchone()
-            if row is not None and row[0] not in refs:
-                refs.append(str(row[0]))
-        return refs
+        return [None if row is None else str(row[0]) for row in (cursor.fetchone() for cursor in found)]
+
+    def _guests_of(self, project: str, identities: tuple[Identity, ...]) -> list[str]:
+        """The distinct guests these identities name, in the identities' order."""
+        return _distinct(self._linked(project, identities))
 
     def _merge(self, other: str, into: str | None) -> None:
         db = self._db
@@ -337,3 +340,8 @@ class ProfileStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _distinct(refs: Sequence[str | None]) -> list[str]:
+    """The refs, each once, in their order."""
+    return list(dict.fromkeys(ref for ref in refs if ref is not None))
