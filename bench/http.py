@@ -1,8 +1,10 @@
 """The service against a bare Starlette floor app, same load, same run (../shared/benchmarks.md).
 
-Run: python -m bench.http [--seconds 5] [--rounds 2] [--connections 32]
+Run: python -m bench.http [--seconds 5] [--rounds 2] [--connections 32] [--server uvicorn|granian]
 Each server runs as one uvicorn process (uvloop, httptools, no uvicorn access log); the service keeps its
 own JSON access log on, written to /dev/null. Load: wrk -t1, alternated floor / service, medians quoted.
+`--server granian` serves the service with granian instead (`pip install granian`; ASGI, one worker, one
+runtime thread, uvloop), the floor staying on uvicorn; CPU is the granian worker's, its I/O thread included.
 Without wrk, a bounded Python client is used instead and said so (its numbers are not comparable).
 """
 
@@ -69,9 +71,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(kind: str, port: int) -> subprocess.Popen[bytes]:
+def start(kind: str, port: int, server: str = "uvicorn") -> subprocess.Popen[bytes]:
     common = ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
-    if kind == "floor":
+    if kind == "service" and server == "granian":
+        granian = os.path.join(os.path.dirname(sys.executable), "granian")
+        cmd = [granian, "--interface", "asgi", "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop"]
+        cmd += [*common, "--factory", "service.app:app_from_env"]
+        env = {**os.environ, "PERSONALIZE_ACCESS_LOG": "1", "PERSONALIZE_CONFIG": ""}
+    elif kind == "floor":
         cmd = [sys.executable, "-m", "uvicorn", "bench.servers:floor_app", "--loop", "uvloop", "--http", "httptools"]
         cmd += common
         env = dict(os.environ)
@@ -91,6 +98,12 @@ def start(kind: str, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{kind} did not start: {proc.communicate()[1].decode()[-2000:]}")
+
+
+def _worker_pid(pid: int) -> int:
+    """The process that serves: granian's worker is a child of the process started; uvicorn serves itself."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return int(children[0]) if children else pid
 
 
 def _ms(text: str) -> float:
@@ -171,6 +184,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn", help="what serves the service")
     args = parser.parse_args()
     seconds = min(args.seconds, 10)
     have_wrk = shutil.which("wrk") is not None
@@ -179,12 +193,15 @@ def main() -> None:
         f"uvloop {version('uvloop')}, httptools {version('httptools')}, pydantic {version('pydantic')}, "
         f"orjson {version('orjson')}, datalogic-py {version('datalogic-py')}"
     )
+    if args.server == "granian":
+        print(f"service served by granian {version('granian')}")
     print(
         f"load: {'wrk -t1' if have_wrk else 'Python httpx client (wrk missing: apt-get install -y wrk)'} "
         f"-c{args.connections} -d{seconds}s, {args.rounds} rounds alternated; cmd: {' '.join(sys.argv)}"
     )
     results: dict[str, list[Result]] = {"floor": [], "service": [], "manifest": []}
-    servers = {kind: (port := free_port(), start(kind, port)) for kind in ("floor", "service")}
+    servers = {kind: (port := free_port(), start(kind, port, args.server)) for kind in ("floor", "service")}
+    worker = {kind: _worker_pid(proc.pid) for kind, (_, proc) in servers.items()}
     try:
         for port, _ in servers.values():  # warm-up
             if have_wrk:
@@ -192,26 +209,26 @@ def main() -> None:
             else:
                 asyncio.run(_python_load(port, 1, 4))
         for _ in range(args.rounds):
-            for kind, (port, proc) in servers.items():
+            for kind, (port, _) in servers.items():
 
                 def load(port: int = port) -> Result:
                     if have_wrk:
                         return run_wrk(port, seconds, args.connections)
                     return asyncio.run(_python_load(port, seconds, args.connections))
 
-                r = measured(proc.pid, load)
+                r = measured(worker[kind], load)
                 results[kind].append(r)
                 print(
                     f"  {kind:8s} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
                     f"cpu {r.cpu_us:6.1f} us/req  non-2xx {r.errors}"
                 )
             if have_wrk:  # Contentstack's GET /manifest on the same service (every demo experience decided)
-                port, proc = servers["service"]
+                port = servers["service"][0]
 
                 def manifest(port: int = port) -> Result:
                     return run_wrk(port, seconds, args.connections, lua=MANIFEST_LUA)
 
-                r = measured(proc.pid, manifest)
+                r = measured(worker["service"], manifest)
                 results["manifest"].append(r)
                 print(f"  manifest {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  "
                       f"cpu {r.cpu_us:6.1f} us/req  non-2xx {r.errors}")  # fmt: skip
