@@ -160,6 +160,24 @@ async def test_a_message_id_is_stored_once_across_processes(open_store: OpenStor
     assert guest is not None and guest.event_counts == {"Bought": 1}
 
 
+async def test_a_message_id_is_forgotten_after_the_dedupe_window(open_store: OpenStore) -> None:
+    from service.profiles import DEDUPE_SECONDS, Write
+
+    now = [1_000_000.0]
+    store = open_store(clock=lambda: now[0])
+    write = Write((("user", "u"),), Event("Bought", 1.0), message_id="m-1")
+    assert await store.record_many("p", [write]) != [None]
+    now[0] += 0.5
+    assert await store.record_many("p", [write]) == [None]  # within the window: a retry, skipped
+    now[0] += DEDUPE_SECONDS
+    other = Write((("user", "v"),), Event("Viewed", 2.0))
+    assert await store.record_many("p", [other]) != [None]  # its commit drops the ids older than the window
+    again = Write((("user", "u"),), Event("Bought", 3.0), message_id="m-1")  # a new delivery of the message
+    assert await store.record_many("p", [again]) != [None]  # stored again: the window has passed
+    guest = await store.guest("p", ("user", "u"))
+    assert guest is not None and guest.event_counts == {"Bought": 2}
+
+
 def test_storage_settings_are_checked_at_load_and_the_url_stays_secret(tmp_path: Path) -> None:
     from service.config import ConfigError, load_runtime
 

@@ -70,6 +70,7 @@ class ProfileStore:
         self._queue: list[tuple[Callable[[Database], Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Future[None] | None = None
         self.pending = 0  # deliveries made pending by the group being committed (the database thread's)
+        self._forgot_at = float("-inf")  # when old message ids were last dropped
         self.on_deliveries: list[Callable[[], None]] = []  # called in the loop after a commit that made some
         with self._lock:
             migrate(self._db)
@@ -140,12 +141,18 @@ class ProfileStore:
                     future.set_exception(outcome)
 
     def _commit_group(self, group: list[Callable[[Database], Any]]) -> list[tuple[bool, Any]]:
-        """One transaction; each piece of work in a savepoint, so one bad request fails alone."""
+        """One transaction; each piece of work in a savepoint, so one bad request fails alone. A group of
+        one needs none: its failure fails the transaction, which is its own (under light load most groups
+        are of one or two: three statements fewer, and on PostgreSQL each is some 50 us of driver CPU)."""
         outcomes: list[tuple[bool, Any]] = []
         self.pending = 0
         # On PostgreSQL in pipeline mode: statements whose answers nobody reads yet leave together, so an
         # event costs a few round trips instead of one a statement (measured in bench/ingest.py).
         with self.transaction() as db, db.pipeline():
+            if len(group) == 1:
+                outcomes.append((True, group[0](db)))
+                self._forget_messages(db)
+                return outcomes
             for work in group:
                 db.execute("SAVEPOINT request")
                 try:
@@ -160,8 +167,15 @@ class ProfileStore:
                     db.execute("ROLLBACK TO request")
                     db.execute("RELEASE request")
                     outcomes.append((False, exc))
-            db.execute("DELETE FROM seen_messages WHERE at < ?", (self.clock() - DEDUPE_SECONDS,))
+            self._forget_messages(db)
         return outcomes
+
+    def _forget_messages(self, db: Database) -> None:
+        """Message ids older than DEDUPE_SECONDS are dropped, once a second at most."""
+        now = self.clock()
+        if not now - 1.0 < self._forgot_at <= now:
+            db.execute("DELETE FROM seen_messages WHERE at < ?", (now - DEDUPE_SECONDS,))
+            self._forgot_at = now
 
     def _write(self, batch: Batch, write: Write) -> str | None:
         db, identities, event, attributes = self._db, write.identities, write.event, write.attributes
