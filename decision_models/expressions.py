@@ -105,8 +105,6 @@ def compile_condition(rule: Any, *, roots: Iterable[str]) -> Condition:
                 f"rule reads '{'.'.join(path)}'; variables start with one of: {', '.join(sorted(allowed))}"
             )
     complete = not facts["computed_reads"] and facts["reads_complete"]
-    if not complete:
-        roots = tuple(sorted(allowed))  # a `var` built at run time may read anything it is allowed to
-    else:
-        roots = tuple(sorted({path[0] for path in reads if path}))
+    # A `var` built at run time may read anything it is allowed to.
+    roots = tuple(sorted({path[0] for path in reads if path} if complete else allowed))
     return Condition(source=rule, reads=reads, _rule=compiled, _roots=roots, complete=complete)
