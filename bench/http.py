@@ -83,9 +83,11 @@ def start(kind: str, port: int, server: str = "uvicorn") -> subprocess.Popen[byt
         cmd += common
         env = dict(os.environ)
     else:
-        # The service as `personalize serve` runs it: its own httptools protocol (service/http/server.py).
+        # The service as `personalize serve` runs it: its own httptools protocol (service/http/server.py), no
+        # server header, no proxy-headers middleware.
         cmd = [sys.executable, "-m", "uvicorn", "service.app:app_from_env", "--factory", "--loop", "uvloop"]
         cmd += ["--http", os.environ.get("BENCH_SERVICE_HTTP", "service.http.server:GuardedHttpToolsProtocol"), *common]
+        cmd += ["--no-server-header", "--no-proxy-headers"]
         env = {**os.environ, "PERSONALIZE_ACCESS_LOG": "1", "PERSONALIZE_CONFIG": ""}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 20
