@@ -52,7 +52,7 @@ async def test_committed_events_are_there_after_reopening(open_store: OpenStore)
 
 
 def test_a_newer_schema_is_a_clear_error(open_store: OpenStore) -> None:
-    with open_store().locked() as db:
+    with open_store().transaction() as db:
         db.set_schema_version(99)  # as a newer release would leave it
     with pytest.raises(SchemaError, match="schema is version 99, newer than this code knows"):
         open_store()
@@ -117,8 +117,37 @@ async def test_a_statement_failing_in_the_database_fails_its_own_request_alone(o
         store.in_group(insert("a")), store.in_group(failing), store.in_group(insert("b")), return_exceptions=True
     )
     assert results[0] == "a" and results[2] == "b" and isinstance(results[1], Exception)
-    with store.locked() as db:
+    with store.reading() as db:
         assert [ref for (ref,) in db.execute("SELECT ref FROM guests ORDER BY ref")] == ["a", "b"]
+
+
+@pytest.mark.parametrize("open_store", ["postgresql"], indirect=True)  # SQLite's reads share the writer's lock
+async def test_a_read_goes_on_beside_a_write_in_flight_and_sees_what_is_committed(open_store: OpenStore) -> None:
+    import asyncio
+    import threading
+
+    store = open_store()
+    await store.record("p", [("browser", "b-1")], Event("VIEW", 1.0))
+    holding, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with store.transaction() as db:
+            db.execute("UPDATE guests SET attributes = ?", ('{"tier": "gold"}',))
+            holding.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert holding.wait(30)
+        # Read while the writer holds its transaction (on one connection, this read waited for it to end).
+        guest = await asyncio.wait_for(store.guest("p", ("browser", "b-1")), 30)
+        assert guest is not None and guest.attributes == {}  # the write in flight is not seen
+    finally:
+        release.set()
+        writer.join()
+    guest = await store.guest("p", ("browser", "b-1"))
+    assert guest is not None and guest.attributes == {"tier": "gold"}
 
 
 async def test_recent_windows_the_latest_touch_and_days_since_last_seen(open_store: OpenStore) -> None:
@@ -212,7 +241,7 @@ def test_migrate_brings_the_schema_up_and_refuses_a_newer_one(
     where = open_store.serve_args(tmp_path)
     assert main(["migrate", *where]) == 0
     assert f"schema version {len(MIGRATIONS)}" in capsys.readouterr().out
-    with open_store().locked() as db:
+    with open_store().transaction() as db:
         db.set_schema_version(len(MIGRATIONS) + 1)
     assert main(["migrate", *where]) == 1
     assert "newer than this code knows" in capsys.readouterr().err

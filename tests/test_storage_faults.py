@@ -35,7 +35,7 @@ async def test_a_lost_connection_is_a_503_then_reopened(open_store: OpenStore) -
     app = create_app(load_runtime(env={}), store=store)
     async with app_client(app) as client:
         assert (await client.post("/v1.2/events", json=VIEW)).status_code == 201
-        assert terminate_connections(open_store.schema) == 1
+        assert terminate_connections(open_store.schema) == 2  # the store's writer and its reader
 
         lost = await client.post("/v1.2/events", json={**VIEW, "page": "lost"})
         assert lost.status_code == 503

@@ -43,14 +43,14 @@ def deliveries(store: ProfileStore, filters: Filters) -> list[dict[str, Any]]:
         params.append(filters.since)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"SELECT {COLUMNS} FROM deliveries{clause} ORDER BY updated_at DESC, id LIMIT ?"
-    with store.locked() as db:
+    with store.reading() as db:
         rows = db.execute(sql, (*params, min(filters.limit, MAX_LIST))).fetchall()
     return [from_row(row).view() for row in rows]
 
 
 def delivery(store: ProfileStore, delivery_id: str) -> dict[str, Any] | None:
     """One delivery and its attempts, oldest first."""
-    with store.locked() as db:
+    with store.reading() as db:
         row = db.execute(f"SELECT {COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         if row is None:
             return None
@@ -91,7 +91,7 @@ def recover(store: ProfileStore, destination: str, since: float, now: float) -> 
 
 def destination_state(store: ProfileStore, destination: str, now: float) -> dict[str, Any]:
     """Whether a destination is disabled or throttled, and its queue: counts by status, oldest pending."""
-    with store.locked() as db:
+    with store.reading() as db:
         state = db.execute(
             "SELECT disabled_at, paused_until, reason FROM destinations WHERE id = ?", (destination,)
         ).fetchone()
@@ -124,7 +124,7 @@ def enable(store: ProfileStore, destination: str) -> bool:
 
 def executions(store: ProfileStore, guest: str, limit: int = 20) -> list[dict[str, Any]]:
     """A guest's trigger executions, newest first: what fired, which variant, the delivery and its status."""
-    with store.locked() as db:
+    with store.reading() as db:
         rows = db.execute(
             "SELECT id, trigger, variant, status, attempts, created_at, reason FROM deliveries WHERE guest = ?"
             " ORDER BY created_at DESC, id LIMIT ?",
@@ -137,7 +137,7 @@ def executions(store: ProfileStore, guest: str, limit: int = 20) -> list[dict[st
 
 
 def guest_of(store: ProfileStore, project: str, kind: str, value: str) -> str | None:
-    with store.locked() as db:
+    with store.reading() as db:
         row = db.execute(
             "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
         ).fetchone()

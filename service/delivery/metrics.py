@@ -38,7 +38,7 @@ class DeliveryMetrics:
 
     def read_queue(self, store: ProfileStore, now: float) -> None:
         """Set the queue gauges from the outbox (call it in a worker thread: it queries the database)."""
-        with store.locked() as db:
+        with store.reading() as db:
             rows = db.execute(QUEUE_SQL, (Status.PENDING,)).fetchall()
         self.queue.clear()
         self.oldest.clear()

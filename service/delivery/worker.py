@@ -151,7 +151,7 @@ class DeliveryWorker:
         return claimed
 
     def _next_due(self) -> float | None:
-        with self.store.locked() as db:
+        with self.store.reading() as db:
             return outbox.next_due(db)
 
     async def _deliver(self, delivery: Delivery) -> None:

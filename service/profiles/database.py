@@ -61,6 +61,11 @@ class Database:
     def begin_write(self) -> None:
         raise NotImplementedError
 
+    def begin_read(self) -> None:
+        """Reads to come (ProfileStore.reading): on PostgreSQL a read-only transaction, one snapshot for all
+        of them; SQLite's reads share the writer's connection and lock, so nothing of this process writes
+        between them."""
+
     def commit(self) -> None:
         self.execute("COMMIT")
 
@@ -95,7 +100,7 @@ class Database:
 class SqliteDatabase(Database):
     """A file in WAL mode, `synchronous=NORMAL`: a committed transaction survives the process being killed."""
 
-    def __init__(self, path: str, busy_timeout: float = 5.0, checkpoint_interval: float = 0.5) -> None:
+    def __init__(self, path: str, busy_timeout: float = 5.0, checkpoint_interval: float | None = 0.5) -> None:
         self.name = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,7 @@ class SqliteDatabase(Database):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self.checkpointer: Checkpointer | None = None
-        if path != ":memory:":  # checkpoints in their own thread, not inside a commit (checkpoints.py)
+        if path != ":memory:" and checkpoint_interval is not None:  # in their own thread (checkpoints.py)
             self._db.execute(f"PRAGMA wal_autocheckpoint={SAFETY_PAGES}")
             self.checkpointer = Checkpointer(path, checkpoint_interval)
 
@@ -211,6 +216,9 @@ class PostgresDatabase(Database):
     def begin_write(self) -> None:
         self.execute("BEGIN")
         self.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
+
+    def begin_read(self) -> None:
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def rollback(self) -> None:
         if not self._db.closed:  # a lost connection has no transaction left to roll back

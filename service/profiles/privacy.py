@@ -13,7 +13,7 @@ from .store import ProfileStore
 
 
 def _resolve(store: ProfileStore, project: str, ref: str | None, identity: Identity | None) -> str | None:
-    with store.locked() as db:
+    with store.reading() as db:
         if identity is not None:
             row = db.execute(
                 "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, *identity)
@@ -33,7 +33,7 @@ async def find_ref(
 
 
 def _export(store: ProfileStore, ref: str) -> dict[str, Any]:
-    with store.locked() as db:
+    with store.reading() as db:
         guest = db.execute(
             "SELECT ref, project, first_seen, last_seen, attributes FROM guests WHERE ref = ?", (ref,)
         ).fetchone()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from .database import Database, StorageUnavailable, open_database
+from .database import Database, StorageUnavailable, is_url, open_database
 from .migrations import migrate
 from .model import Change, Event, Guest, Identity, Reactor, Segments, Write
 from .reading import read_guest
@@ -74,6 +74,13 @@ class ProfileStore:
         self.on_deliveries: list[Callable[[], None]] = []  # called in the loop after a commit that made some
         with self._lock:
             migrate(self._db)
+        # On PostgreSQL reads have a connection of their own, so a decision's profile read never waits for
+        # the write group in flight (tens of ms there). Measured under single events at 16 clients, callFlows
+        # reading uncached profiles: 355-372 -> 644-742 req/s, p50 12-13 -> 5-6 ms. On SQLite a second
+        # connection measured slower (1,080 -> 810 req/s: a cold page cache of its own, reads from the log
+        # index), its write groups being short: reads there share the writer's connection and lock.
+        self._reader: Database | None = open_database(target, schema) if is_url(target) else None
+        self._read_lock = threading.Lock() if self._reader is not None else self._lock
 
     # --- schema -----------------------------------------------------------------------------------------
 
@@ -188,7 +195,7 @@ class ProfileStore:
             )
             if seen.fetchone() is None:
                 return None  # a retry of a message already stored
-        linked = self._linked(project, identities)
+        linked = _linked(db, project, identities)
         found = _distinct(linked)
         ref = found[0] if found else None
         now = event.at
@@ -267,16 +274,6 @@ class ProfileStore:
         )
         self._db.execute("UPDATE guests SET event_count = ? WHERE ref = ?", (self.max_events, ref))
 
-    def _linked(self, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
-        """The guest each identity names, or None."""
-        sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
-        found = [self._db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read
-        return [None if row is None else str(row[0]) for row in (cursor.fetchone() for cursor in found)]
-
-    def _guests_of(self, project: str, identities: tuple[Identity, ...]) -> list[str]:
-        """The distinct guests these identities name, in the identities' order."""
-        return _distinct(self._linked(project, identities))
-
     def _merge(self, other: str, into: str | None) -> None:
         db = self._db
         survivor = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (into,)).fetchone()
@@ -302,17 +299,20 @@ class ProfileStore:
         )
         db.execute("DELETE FROM guests WHERE ref = ?", (other,))
 
-    def _find(self, project: str, identities: tuple[Identity, ...]) -> str | None:
-        found = (
-            self._guests_of(project, identities[:1]) if len(identities) == 1 else self._guests_of(project, identities)
-        )
-        return found[0] if found else None
-
     @contextlib.contextmanager
-    def locked(self) -> Iterator[Database]:
-        """The connection, held for the block (reads and one-off maintenance in a worker thread)."""
-        with self._lock:
-            yield self._db
+    def reading(self) -> Iterator[Database]:
+        """The connection for reads, held for the block (call it in a worker thread): PostgreSQL's reader,
+        in a read-only transaction (one snapshot for the block, beside the writer), or SQLite's one."""
+        db = self._reader or self._db
+        with self._read_lock:
+            try:
+                db.begin_read()
+            except StorageUnavailable:  # a connection cut while it idled (a server restart): the next is new
+                db.begin_read()  # and a read is safe to try again, where a write answers 503
+            try:
+                yield db
+            finally:
+                db.rollback()  # nothing to keep: a read-only transaction
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -333,17 +333,17 @@ class ProfileStore:
 
     def guest_now(self, project: str, identity: Identity) -> Guest | None:
         """The guest an identity names, read in the calling thread (tests, CLI)."""
-        with self._lock:
-            ref = self._find(project, (identity,))
-            return None if ref is None else self._guest(project, ref)
+        with self.reading() as db:
+            found = _distinct(_linked(db, project, (identity,)))
+            return read_guest(db, project, found[0], self.clock(), self.max_events) if found else None
 
     def _guest(self, project: str, ref: str) -> Guest:
         return read_guest(self._db, project, ref, self.clock(), self.max_events)
 
     async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:
         def read() -> list[Event]:
-            with self._lock:
-                rows = self._db.execute(
+            with self.reading() as db:
+                rows = db.execute(
                     "SELECT ref, type, at, data FROM events WHERE guest = ? ORDER BY at DESC, seq DESC LIMIT ?",
                     (guest_ref, limit),
                 ).fetchall()
@@ -352,6 +352,9 @@ class ProfileStore:
         return await asyncio.to_thread(read)
 
     def close(self) -> None:
+        if self._reader is not None:
+            with self._read_lock:
+                self._reader.close()
         with self._lock:
             self._db.close()
 
@@ -359,3 +362,10 @@ class ProfileStore:
 def _distinct(refs: Sequence[str | None]) -> list[str]:
     """The refs, each once, in their order."""
     return list(dict.fromkeys(ref for ref in refs if ref is not None))
+
+
+def _linked(db: Database, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
+    """The guest each identity names, or None."""
+    sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
+    found = [db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read
+    return [None if row is None else str(row[0]) for row in (cursor.fetchone() for cursor in found)]

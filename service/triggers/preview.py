@@ -32,7 +32,7 @@ class Sample:
 
 def preview(store: ProfileStore, project: Project, sample: Sample, now: float) -> dict[str, Any]:
     """Call in a worker thread: it reads the database."""
-    with store.locked() as db:
+    with store.reading() as db:
         ref = None
         if sample.identity is not None:
             row = db.execute(
