@@ -105,6 +105,16 @@ def with_triggers(triggers: str) -> str:
     return CONFIG.split("triggers:")[0] + "triggers:\n" + triggers.split("triggers:\n", 1)[-1]
 
 
+def two_destinations(config: str, to_hooks: str, to_fast: str) -> str:
+    """`config` with a second destination, `fast` (path /fast), and only two triggers, both on event GO:
+    `to_hooks` pushing to hooks and `to_fast` to fast."""
+    fast = 'connections:\n  - {id: fast, kind: destination, baseUrl: "%(url)s", method: POST, path: /fast}\n'
+    return config.split("triggers:")[0].replace("connections:\n", fast) + (
+        f"triggers:\n  - {{id: {to_hooks}, when: {{event: GO}}, destination: hooks}}\n"
+        f"  - {{id: {to_fast}, when: {{event: GO}}, destination: fast}}\n"
+    )
+
+
 class Shop:
     def __init__(self, tmp_path: Path, store: ProfileStore, url: str, config: str = CONFIG) -> None:
         path = tmp_path / "shop.yaml"
@@ -567,23 +577,7 @@ async def test_a_hanging_destination_never_delays_another(
     config = CONFIG.replace(
         "timeouts: {connectMs: 1000, readMs: 2000, totalMs: 3000}", "timeouts: {totalMs: 8000, readMs: 8000}"
     )
-    config = (
-        config.split("triggers:")[0].replace(
-            "connections:\n",
-            """connections:
-  - id: fast
-    kind: destination
-    baseUrl: "%(url)s"
-    method: POST
-    path: /fast
-""",
-        )
-        + """triggers:
-  - {id: to_slow, when: {event: GO}, destination: hooks}
-  - {id: to_fast, when: {event: GO}, destination: fast}
-"""
-    )
-    shop = shop_for(hooks.url, config)
+    shop = shop_for(hooks.url, two_destinations(config, "to_slow", "to_fast"))
     hooks.state.slow_paths["/hooks/to_slow"] = 20.0  # hangs longer than the test waits
     async with app_client(shop.app) as client:
         await shop.event(client, "GO")
@@ -720,25 +714,8 @@ async def test_a_trigger_audience_and_the_global_cap(hooks: RunningReceiver, sho
 
 
 async def test_a_rate_limit_paces_its_destination_only(hooks: RunningReceiver, shop_for: ShopFor) -> None:
-    config = (
-        CONFIG.split("triggers:")[0]
-        .replace("breaker: {failures: 0}", "breaker: {failures: 0}\n    delivery: {ratePerS: 4}")
-        .replace(
-            "connections:\n",
-            """connections:
-  - id: fast
-    kind: destination
-    baseUrl: "%(url)s"
-    method: POST
-    path: /fast
-""",
-        )
-        + """triggers:
-  - {id: paced, when: {event: GO}, destination: hooks}
-  - {id: free, when: {event: GO}, destination: fast}
-"""
-    )
-    shop = shop_for(hooks.url, config)
+    config = CONFIG.replace("breaker: {failures: 0}", "breaker: {failures: 0}\n    delivery: {ratePerS: 4}")
+    shop = shop_for(hooks.url, two_destinations(config, "paced", "free"))
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:  # the pace the worker keeps, recorded instead of waited
