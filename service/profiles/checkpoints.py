@@ -3,7 +3,8 @@
 By default the connection that commits a transaction pushing the write-ahead log past 1,000 pages also
 copies the log back into the database file and syncs it, inside that commit: every ~1,000 pages one
 group of requests waited for two fsyncs. Measured with single events at one client (bench/ingest.py's
-load, wrk -c1): p99 5.4 ms with SQLite's automatic checkpoints, 1.1 ms with them in this thread.
+load, wrk -c1, the server on one core, 3 rounds): p99 5.3-5.4 ms with SQLite's automatic checkpoints,
+3.6-4.4 ms with them in this thread.
 
 The writer's automatic checkpoint stays as a safety net at a much larger log (`SAFETY_PAGES`), for a
 checkpointer that cannot keep up. Here a thread with its own connection runs a PASSIVE checkpoint every
