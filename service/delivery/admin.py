@@ -135,10 +135,3 @@ def executions(store: ProfileStore, guest: str, limit: int = 20) -> list[dict[st
         for i, t, v, st, a, at, r in rows
     ]
 
-
-def guest_of(store: ProfileStore, project: str, kind: str, value: str) -> str | None:
-    with store.reading() as db:
-        row = db.execute(
-            "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, kind, value)
-        ).fetchone()
-    return str(row[0]) if row else None

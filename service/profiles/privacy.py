@@ -9,16 +9,13 @@ from typing import Any
 
 from .database import Database
 from .model import Identity
-from .store import ProfileStore
+from .store import ProfileStore, guests_named
 
 
 def _resolve(store: ProfileStore, project: str, ref: str | None, identity: Identity | None) -> str | None:
     with store.reading() as db:
         if identity is not None:
-            row = db.execute(
-                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?", (project, *identity)
-            ).fetchone()
-            return str(row[0]) if row else None
+            return guests_named(db, project, (identity,))[0]
         merged = db.execute("SELECT into_ref FROM merged_guests WHERE ref = ?", (ref,)).fetchone()
         target = merged[0] if merged else ref
         row = db.execute("SELECT ref FROM guests WHERE ref = ? AND project = ?", (target, project)).fetchone()

@@ -195,7 +195,7 @@ class ProfileStore:
             )
             if seen.fetchone() is None:
                 return None  # a retry of a message already stored
-        linked = _linked(db, project, identities)
+        linked = guests_named(db, project, identities)
         found = _distinct(linked)
         ref = found[0] if found else None
         now = event.at
@@ -334,7 +334,7 @@ class ProfileStore:
     def guest_now(self, project: str, identity: Identity) -> Guest | None:
         """The guest an identity names, read in the calling thread (tests, CLI)."""
         with self.reading() as db:
-            found = _distinct(_linked(db, project, (identity,)))
+            found = _distinct(guests_named(db, project, (identity,)))
             return read_guest(db, project, found[0], self.clock(), self.max_events) if found else None
 
     def _guest(self, project: str, ref: str) -> Guest:
@@ -364,7 +364,7 @@ def _distinct(refs: Sequence[str | None]) -> list[str]:
     return list(dict.fromkeys(ref for ref in refs if ref is not None))
 
 
-def _linked(db: Database, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
+def guests_named(db: Database, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
     """The guest each identity names, or None."""
     sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
     found = [db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read

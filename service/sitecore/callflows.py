@@ -20,7 +20,7 @@ from ..http.errors import ApiError
 from ..http.metrics import Metrics
 from ..http.request import Incoming, read_body, require_management, resolve_project
 from ..http.responses import JsonBytes
-from ..profiles import GuestCache, Identity
+from ..profiles import GuestCache, Identity, privacy
 from ..runtime import Project, Runtime
 from .body import CallFlowBody, parse_body, to_decision_request
 
@@ -158,7 +158,7 @@ class InteractiveApi:
         identity = _identity(*evaluated.visitor)
         if self.guests is not None and identity is not None:  # what fired for this visitor lately
             store = self.guests.store
-            ref = await asyncio.to_thread(admin.guest_of, store, evaluated.project.id, *identity)
+            ref = await privacy.find_ref(store, evaluated.project.id, identity=identity)
             trace["executions"] = await asyncio.to_thread(admin.executions, store, ref) if ref else []
         body = orjson.dumps({"response": orjson.loads(decision.body), "trace": trace})
         return JsonBytes(body, 200, self._headers(evaluated))
