@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from .schema_base import ID, NODE_ID
+from .schema_base import ID, NODE_ID, require_unique
 from .schema_base import Model as _Model
 from .schema_experiences import Experience as Experience
 from .schema_experiences import Targeting as Targeting
@@ -202,10 +202,7 @@ class DecisionModel(_Model):
         total = sum(v.weight for v in production)
         if production and total != 10_000:
             raise ValueError(f"production variant weights must add up to 10000 basis points, not {total}")
-        ids = [v.id for v in self.variants]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"variant ids must be unique, repeated: {', '.join(repeated)}")
+        require_unique((v.id for v in self.variants), "variant ids")
         return self
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -13,3 +15,11 @@ class Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True, hide_input_in_errors=True
     )
+
+
+def require_unique(ids: Iterable[str], what: str) -> None:
+    """A validator's check that no id is given twice (ValueError naming the repeated ones)."""
+    seen = list(ids)
+    repeated = sorted({i for i in seen if seen.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique, repeated: {', '.join(repeated)}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .schema_base import ID, Model
+from .schema_base import ID, Model, require_unique
 
 FRIENDLY_ID = r"^[a-z0-9_]+$"
 
@@ -45,10 +45,7 @@ class Version(Model):
             for v in self.variants:
                 if v.weight is not None or v.control:
                     raise ValueError(f"variant {v.id}: weight and control are for A/B experiences only")
-        ids = [v.id for v in self.variants]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"variant ids must be unique, repeated: {', '.join(duplicates)}")
+        require_unique((v.id for v in self.variants), "variant ids")
         return self
 
 
