@@ -289,8 +289,13 @@ def cmd_guest(args: argparse.Namespace) -> int:
         result = asyncio.run(run())
     finally:
         store.close()
+    return print_found(result, f"no such guest in project {args.project!r}")
+
+
+def print_found(result: Any, missing: str) -> int:
+    """A command's result as JSON on stdout (0), or `missing` on stderr when there is none (1)."""
     if result is None:
-        print(f"no such guest in project {args.project!r}", file=sys.stderr)
+        print(missing, file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2))
     return 0

@@ -19,7 +19,7 @@ from ..delivery.worker import DeliveryWorker
 from ..http.errors import ApiError
 from ..management.deliveries import parse_time
 from ..triggers.preview import Sample, preview
-from .commands import load_or_report
+from .commands import load_or_report, print_found
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -65,11 +65,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         return 2
     finally:
         store.close()
-    if result is None:
-        print(f"no such delivery: {args.target}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2))
-    return 0
+    return print_found(result, f"no such delivery: {args.target}")
 
 
 def _run(store: Any, args: argparse.Namespace) -> Any:
