@@ -63,6 +63,18 @@ def signature(secrets: tuple[str, ...], message_id: str, timestamp: int, body: b
     return " ".join(_signer(secret).sign(message_id, when, text) for secret in secrets)
 
 
+def webhook_headers(connection: Connection, request: BuiltRequest, message_id: str, timestamp: int) -> dict[str, str]:
+    """The headers of one attempt: the stored request's, the JSON content type, and Standard Webhooks' id,
+    timestamp and (with `signing` secrets) signature."""
+    headers = dict(request.headers)
+    headers["content-type"] = "application/json"
+    headers["webhook-id"] = message_id
+    headers["webhook-timestamp"] = str(timestamp)
+    if connection.signing and request.content is not None:
+        headers["webhook-signature"] = signature(connection.signing, message_id, timestamp, request.content)
+    return headers
+
+
 def refused_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -106,13 +118,7 @@ async def push(
         return PushResult(False, PushKind.ADDRESS_REFUSED, detail=refused)
     if not state.breaker.allow():
         return PushResult(False, FaultKind.CIRCUIT_OPEN, detail="the circuit breaker is open")
-    timestamp = int(time.time() if now is None else now)
-    headers = dict(request.headers)
-    headers["content-type"] = "application/json"
-    headers["webhook-id"] = message_id
-    headers["webhook-timestamp"] = str(timestamp)
-    if connection.signing and request.content is not None:
-        headers["webhook-signature"] = signature(connection.signing, message_id, timestamp, request.content)
+    headers = webhook_headers(connection, request, message_id, int(time.time() if now is None else now))
     started = time.perf_counter()
     attempt = await _send(connections, connection, request, headers, started)
     if attempt.status is not None and 200 <= attempt.status < 300:  # any 2xx is accepted, whatever its body

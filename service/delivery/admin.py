@@ -134,4 +134,3 @@ def executions(store: ProfileStore, guest: str, limit: int = 20) -> list[dict[st
         {"delivery": i, "trigger": t, "variant": v or None, "status": st, "attempts": a, "at": at, "reason": r}
         for i, t, v, st, a, at, r in rows
     ]
-

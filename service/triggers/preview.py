@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connections.pool import REDACTED
-from connections.push import signature
+from connections.push import webhook_headers
 
 from ..profiles.model import Change, Event, Identity
 from ..profiles.reading import read_guest
-from ..profiles.store import ProfileStore
+from ..profiles.store import ProfileStore, guests_named
 from ..runtime import Project
 from .compiled import Kind, Trigger
 from .firing import evaluate
@@ -33,13 +33,7 @@ class Sample:
 def preview(store: ProfileStore, project: Project, sample: Sample, now: float) -> dict[str, Any]:
     """Call in a worker thread: it reads the database."""
     with store.reading() as db:
-        ref = None
-        if sample.identity is not None:
-            row = db.execute(
-                "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?",
-                (project.id, *sample.identity),
-            ).fetchone()
-            ref = str(row[0]) if row else None
+        ref = guests_named(db, project.id, (sample.identity,))[0] if sample.identity is not None else None
         view = read_guest(db, project.id, ref, now, store.max_events).view() if ref else {}
         event = Event(sample.event_type, sample.at if sample.at is not None else now, sample.data)
         change = Change(project.id, ref or "(a new guest)", event, sample.entered, sample.exited, ref is None,
@@ -61,14 +55,8 @@ def preview(store: ProfileStore, project: Project, sample: Sample, now: float) -
             result: dict[str, Any] = {"trigger": trigger.id, "fires": True, "status": delivery.status}
             if delivery.reason:
                 result["reason"] = delivery.reason
-            headers = dict(delivery.headers)
-            headers["content-type"] = "application/json"
+            headers = webhook_headers(trigger.destination, delivery.request, delivery.id, int(now))
             headers.update({name: REDACTED for name in trigger.destination.auth.header_names})
-            headers["webhook-id"], headers["webhook-timestamp"] = delivery.id, str(int(now))
-            if trigger.destination.signing:
-                headers["webhook-signature"] = signature(
-                    trigger.destination.signing, delivery.id, int(now), delivery.body.encode()
-                )
             result["request"] = {"method": delivery.method, "url": delivery.url, "headers": headers,
                                  "body": delivery.body}  # fmt: skip
             results.append(result)
