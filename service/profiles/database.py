@@ -100,7 +100,7 @@ class Database:
 class SqliteDatabase(Database):
     """A file in WAL mode, `synchronous=NORMAL`: a committed transaction survives the process being killed."""
 
-    def __init__(self, path: str, busy_timeout: float = 5.0, checkpoint_interval: float | None = 0.5) -> None:
+    def __init__(self, path: str, busy_timeout: float = 5.0, checkpoint_interval: float | None = 0.1) -> None:
         self.name = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
