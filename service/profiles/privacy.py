@@ -9,7 +9,8 @@ from typing import Any
 
 from .database import Database
 from .model import Identity
-from .store import ProfileStore, guests_named
+from .store import ProfileStore
+from .writing import guests_named
 
 
 def _resolve(store: ProfileStore, project: str, ref: str | None, identity: Identity | None) -> str | None:

@@ -6,16 +6,7 @@ call that answers 2xx has committed: with WAL and `synchronous=NORMAL` a committ
 survives the process being killed (a power cut may lose the last ones; `synchronous=FULL` is one setting
 away); PostgreSQL commits durably. Concurrent writers in this process share the lock.
 
-A guest is found by any of its identities (`browser`, `email`, `<provider>` from identifiers, Segment's
-`user` and `anonymous`, later Contentstack's user uid); an event carrying an identity nobody has yet
-creates the guest, and every identity of that event is linked to it.
-
-Merges: when the identities of one write name several guests (an IDENTITY event linking a browser to a
-known person, a Segment alias), they become one — the guest of the write's first identity, which callers
-order most-durable first (identifiers, email, user id, then browser or anonymous id). Nothing is lost:
-every identity and event moves to it; on an attribute both have, the surviving guest's value wins (the
-write's own attributes, the newest, win over both); first seen is the earliest, last seen the latest; the
-merged guest's ref keeps resolving to the survivor.
+What one write does to its guest (finding, creating and merging guests, segments, triggers): writing.py.
 """
 
 from __future__ import annotations
@@ -25,30 +16,19 @@ import contextlib
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from . import writing
 from .database import Database, StorageUnavailable, is_url, open_database
 from .migrations import migrate
-from .model import Change, Event, Guest, Identity, Reactor, Segments, Write
+from .model import Event, Guest, Identity, Reactor, Segments, Write
 from .reading import read_guest
+from .writing import Batch, distinct, guests_named
 
 DEDUPE_SECONDS = 24 * 3600
 T = TypeVar("T")
-ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One request's writes, with what its project does on each of them."""
-
-    project: str
-    writes: list[Write]
-    segments: Segments | None = None
-    reactor: Reactor | None = None
 
 
 class ProfileStore:
@@ -185,119 +165,9 @@ class ProfileStore:
             self._forgot_at = now
 
     def _write(self, batch: Batch, write: Write) -> str | None:
-        db, identities, event, attributes = self._db, write.identities, write.event, write.attributes
-        project = batch.project
-        if write.message_id is not None:
-            seen = db.execute(
-                "INSERT INTO seen_messages(project, message_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-                " RETURNING 1",
-                (project, write.message_id, float("inf") if write.message_forever else self.clock()),
-            )
-            if seen.fetchone() is None:
-                return None  # a retry of a message already stored
-        linked = guests_named(db, project, identities)
-        found = _distinct(linked)
-        ref = found[0] if found else None
-        now = event.at
-        for other in found[1:]:
-            self._merge(other, ref)
-        created, resolved = ref is None, len(found) > 1
-        if ref is None:
-            ref, count = str(uuid.uuid4()), 1
-            db.execute(
-                "INSERT INTO guests(ref, project, first_seen, last_seen, attributes, event_count)"
-                " VALUES (?, ?, ?, ?, '{}', 1)",
-                (ref, project, now, now),
-            )
-        else:  # its last seen and its count in one statement (each statement is a system call or more)
-            (count,) = db.execute(
-                "UPDATE guests SET last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END,"
-                " event_count = event_count + 1 WHERE ref = ? RETURNING event_count",
-                (now, now, ref),
-            ).fetchone()
-        for (kind, value), guest in zip(identities, linked, strict=True):
-            if guest is None:  # found identities are linked already (to `ref`, once merged)
-                db.execute(
-                    "INSERT INTO identities(project, kind, value, guest) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (project, kind, value, ref),
-                )
-                # A known person's identity newly linked to a guest that existed: its identity is resolved.
-                resolved |= not created and kind not in ANONYMOUS_KINDS
-        if attributes:
-            row = db.execute("SELECT attributes FROM guests WHERE ref = ?", (ref,)).fetchone()
-            merged = {**json.loads(row[0]), **attributes}
-            db.execute("UPDATE guests SET attributes = ? WHERE ref = ?", (json.dumps(merged), ref))
-        db.execute(
-            "INSERT INTO events(ref, guest, type, at, data) VALUES (?, ?, ?, ?, ?)",
-            (event.ref, ref, event.type, event.at, json.dumps(event.data)),
-        )
-        if count > self.max_events:
-            self._prune(ref, count)
-        entered = exited = frozenset[str]()
-        view: dict[str, Any] | None = None
-        if batch.segments is not None:
-            entered, exited, view = self._update_segments(project, ref, batch.segments, event)
-        if batch.reactor is not None:
-            change = Change(project, ref, event, entered, exited, created, resolved)
-            read = (lambda: view) if view is not None else (lambda: self._guest(project, ref).view())
-            self.pending += batch.reactor.react(db, change, read, self.clock())
+        ref, pending = writing.record_write(self._db, batch, write, self.clock(), self.max_events)
+        self.pending += pending
         return ref
-
-    def _update_segments(
-        self, project: str, ref: str, segments: Segments, event: Event
-    ) -> tuple[frozenset[str], frozenset[str], dict[str, Any] | None]:
-        """Re-evaluate the guest's segments on its profile as this write leaves it; store what changed and
-        return it (entered, exited) with the guest's view as it now is (what triggers read), or None when
-        only the parts the segments read were read."""
-        guest = read_guest(self._db, project, ref, self.clock(), self.max_events, segments.parts)
-        view = guest.view()
-        now, before = segments(view), frozenset(guest.segments)
-        for segment, change in [*((s, "entered") for s in now - before), *((s, "exited") for s in before - now)]:
-            if change == "entered":
-                self._db.execute(
-                    "INSERT INTO memberships(guest, segment, since) VALUES (?, ?, ?)", (ref, segment, event.at)
-                )
-            else:
-                self._db.execute("DELETE FROM memberships WHERE guest = ? AND segment = ?", (ref, segment))
-            self._db.execute(
-                "INSERT INTO segment_changes(project, guest, segment, change, at, event) VALUES (?, ?, ?, ?, ?, ?)",
-                (project, ref, segment, change, event.at, event.ref),
-            )
-        whole = {**view, "segments": sorted(now)} if segments.parts is None else None
-        return now - before, before - now, whole
-
-    def _prune(self, ref: str, count: int) -> None:
-        """Keep the newest `max_events` events of a guest."""
-        self._db.execute(
-            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE guest = ? ORDER BY at, seq LIMIT ?)",
-            (ref, count - self.max_events),
-        )
-        self._db.execute("UPDATE guests SET event_count = ? WHERE ref = ?", (self.max_events, ref))
-
-    def _merge(self, other: str, into: str | None) -> None:
-        db = self._db
-        survivor = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (into,)).fetchone()
-        merged = db.execute("SELECT first_seen, last_seen, attributes FROM guests WHERE ref = ?", (other,)).fetchone()
-        attributes = {**json.loads(merged[2]), **json.loads(survivor[2])}  # the survivor's values win
-        db.execute(
-            "UPDATE guests SET first_seen = ?, last_seen = ?, attributes = ? WHERE ref = ?",
-            (min(survivor[0], merged[0]), max(survivor[1], merged[1]), json.dumps(attributes), into),
-        )
-        db.execute("UPDATE identities SET guest = ? WHERE guest = ?", (into, other))
-        db.execute("UPDATE events SET guest = ? WHERE guest = ?", (into, other))
-        db.execute("DELETE FROM memberships WHERE guest = ?", (other,))  # re-evaluated for the survivor
-        db.execute("UPDATE segment_changes SET guest = ? WHERE guest = ?", (into, other))
-        db.execute("UPDATE deliveries SET guest = ? WHERE guest = ?", (into, other))  # frequency and caps carry over
-        db.execute(
-            "UPDATE guests SET event_count = (SELECT count(*) FROM events WHERE guest = ?) WHERE ref = ?", (into, into)
-        )
-        db.execute("UPDATE merged_guests SET into_ref = ? WHERE into_ref = ?", (into, other))
-        db.execute(
-            "INSERT INTO merged_guests(ref, into_ref, at) VALUES (?, ?, ?)"
-            " ON CONFLICT (ref) DO UPDATE SET into_ref = excluded.into_ref, at = excluded.at",
-            (other, into, self.clock()),
-        )
-        db.execute("DELETE FROM guests WHERE ref = ?", (other,))
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Database]:
@@ -334,11 +204,8 @@ class ProfileStore:
     def guest_now(self, project: str, identity: Identity) -> Guest | None:
         """The guest an identity names, read in the calling thread (tests, CLI)."""
         with self.reading() as db:
-            found = _distinct(guests_named(db, project, (identity,)))
+            found = distinct(guests_named(db, project, (identity,)))
             return read_guest(db, project, found[0], self.clock(), self.max_events) if found else None
-
-    def _guest(self, project: str, ref: str) -> Guest:
-        return read_guest(self._db, project, ref, self.clock(), self.max_events)
 
     async def events(self, guest_ref: str, limit: int = 100) -> list[Event]:
         def read() -> list[Event]:
@@ -357,15 +224,3 @@ class ProfileStore:
                 self._reader.close()
         with self._lock:
             self._db.close()
-
-
-def _distinct(refs: Sequence[str | None]) -> list[str]:
-    """The refs, each once, in their order."""
-    return list(dict.fromkeys(ref for ref in refs if ref is not None))
-
-
-def guests_named(db: Database, project: str, identities: tuple[Identity, ...]) -> list[str | None]:
-    """The guest each identity names, or None."""
-    sql = "SELECT guest FROM identities WHERE project = ? AND kind = ? AND value = ?"
-    found = [db.execute(sql, (project, kind, value)) for kind, value in identities]  # all sent, then read
-    return [None if row is None else str(row[0]) for row in (cursor.fetchone() for cursor in found)]

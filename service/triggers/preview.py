@@ -13,7 +13,8 @@ from connections.push import webhook_headers
 
 from ..profiles.model import Change, Event, Identity
 from ..profiles.reading import read_guest
-from ..profiles.store import ProfileStore, guests_named
+from ..profiles.store import ProfileStore
+from ..profiles.writing import guests_named
 from ..runtime import Project
 from .compiled import Kind, Trigger
 from .firing import evaluate
