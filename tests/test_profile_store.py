@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,16 @@ async def test_any_identity_finds_the_guest_and_new_ones_are_linked(store: Profi
     assert guest.event_counts == {"VIEW": 1, "IDENTITY": 1, "LOGIN": 1}
     assert await store.guest("other-project", ("browser", "b-1")) is None  # projects never share guests
     assert await store.guest("p", ("browser", "nobody")) is None
+
+
+async def test_the_stores_ids_are_time_ordered_uuids(store: ProfileStore) -> None:
+    # Guests, events and deliveries get UUIDv7 ids: made one after another, they sort one after another, so
+    # the indexes on them grow at their end (model.new_ref has the measurements).
+    guests = [await store.record("p", [("browser", f"b-{n}")], Event("VIEW", 1.0)) for n in range(30)]
+    events = [Event("VIEW", 1.0).ref for _ in range(2000)]  # many within one millisecond: still in order
+    for ids in (guests, events):
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert {uuid.UUID(ref).version for ref in ids} == {7}
 
 
 async def test_attributes_merge_and_history_is_bounded(open_store: OpenStore) -> None:

@@ -17,13 +17,12 @@ merged guest's ref keeps resolving to the survivor.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .database import Database
-from .model import Change, Event, Identity, Reactor, Segments, Write
+from .model import Change, Event, Identity, Reactor, Segments, Write, new_ref
 from .reading import read_guest
 
 ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
@@ -59,7 +58,7 @@ def record_write(db: Database, batch: Batch, write: Write, now: float, max_event
         _merge(db, other, ref, now)
     created, resolved = ref is None, len(found) > 1
     if ref is None:
-        ref, count = str(uuid.uuid4()), 1
+        ref, count = new_ref(), 1
         db.execute(
             "INSERT INTO guests(ref, project, first_seen, last_seen, attributes, event_count)"
             " VALUES (?, ?, ?, ?, '{}', 1)",

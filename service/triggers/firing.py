@@ -8,7 +8,6 @@ once per touch (no execution since the touch began), `minute` / `hour` / `day` o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from ..delivery import outbox
 from ..delivery.outbox import Delivery
 from ..delivery.policy import Status
 from ..profiles.database import Database
-from ..profiles.model import Change
+from ..profiles.model import Change, new_ref
 from ..profiles.segments import EMPTY_REQUEST
 from .compiled import Kind, Trigger, event_view, push_payload, segment_view
 
@@ -160,7 +159,7 @@ def _delivery(trigger: Trigger, change: Change, context: dict[str, Any], now: fl
     except (TemplateInputError, TypeError, ValueError, orjson.JSONEncodeError) as exc:
         status, reason = Status.NOT_RENDERED, f"cannot render the payload or request: {exc}"[:500]
     return Delivery(
-        id=f"msg_{uuid.uuid4().hex}",
+        id=f"msg_{new_ref().replace('-', '')}",  # time-ordered, as the store's other ids (new_ref)
         project=change.project,
         trigger=trigger.id,
         guest=change.guest,

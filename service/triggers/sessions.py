@@ -9,9 +9,7 @@ service down for a day, does not push for every guest's ancient last visit.
 
 from __future__ import annotations
 
-import uuid
-
-from ..profiles.model import Change, Event
+from ..profiles.model import Change, Event, new_ref
 from ..profiles.reading import read_guest
 from ..profiles.store import ProfileStore
 from ..runtime import Runtime
@@ -39,9 +37,7 @@ def close_sessions(store: ProfileStore, runtime: Runtime, now: float) -> tuple[i
                 (project.id, now - timeout, now - timeout - LOOKBACK_SECONDS, BATCH),
             ).fetchall()
             for ref, last_seen in rows:
-                event = Event(
-                    "SESSION_CLOSED", last_seen + timeout, {"lastEventAt": last_seen}, f"session-{uuid.uuid4()}"
-                )
+                event = Event("SESSION_CLOSED", last_seen + timeout, {"lastEventAt": last_seen}, f"session-{new_ref()}")
                 change = Change(project.id, ref, event, session_closed=True)
                 guest = read_guest(db, project.id, ref, now, store.max_events)
                 pending += fire(db, triggers, change, guest.view, now)
