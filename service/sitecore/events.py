@@ -93,7 +93,7 @@ class EventsApi:
             raise ApiError(400, "browser_id is required", "browser_id")
         if not event.type:
             raise ApiError(400, "type is required", "type")
-        # Most durable first: on a merge the guest of the first identity survives (service/profiles/store.py).
+        # Most durable first: on a merge the guest of the first identity survives (service/profiles/writing.py).
         identities: list[Identity] = [(i.provider, i.id) for i in event.identifiers if i.id and i.provider]
         extra = event.model_extra or {}
         email = extra.get("email")
