@@ -62,6 +62,11 @@ def read_guest(
     )
 
 
+def guest_view(db: Database, project: str, ref: str, now: float, max_events: int) -> dict[str, Any]:
+    """The whole guest as triggers read it (`guest` in their filters and payloads)."""
+    return read_guest(db, project, ref, now, max_events).view()
+
+
 def _session(db: Database, ref: str, max_events: int) -> dict[str, Any]:
     """The latest touch: the newest events each at most TOUCH_GAP seconds after the one before."""
     rows = db.execute(

@@ -16,6 +16,7 @@ merged guest's ref keeps resolving to the survivor.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 from .database import Database
 from .model import Change, Event, Identity, Reactor, Segments, Write, new_ref
-from .reading import read_guest
+from .reading import guest_view, read_guest
 
 ANONYMOUS_KINDS = frozenset({"browser", "anonymous"})  # identities that do not name a person
 
@@ -95,7 +96,7 @@ def record_write(db: Database, batch: Batch, write: Write, now: float, max_event
     if batch.reactor is None:
         return ref, 0
     change = Change(project, ref, event, entered, exited, created, resolved)
-    read = (lambda: view) if view is not None else (lambda: read_guest(db, project, ref, now, max_events).view())
+    read = (lambda: view) if view is not None else functools.partial(guest_view, db, project, ref, now, max_events)
     return ref, batch.reactor.react(db, change, read, now)
 
 

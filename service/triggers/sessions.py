@@ -9,8 +9,10 @@ service down for a day, does not push for every guest's ancient last visit.
 
 from __future__ import annotations
 
+import functools
+
 from ..profiles.model import Change, Event, new_ref
-from ..profiles.reading import read_guest
+from ..profiles.reading import guest_view
 from ..profiles.store import ProfileStore
 from ..runtime import Runtime
 from .compiled import Kind
@@ -39,8 +41,9 @@ def close_sessions(store: ProfileStore, runtime: Runtime, now: float) -> tuple[i
             for ref, last_seen in rows:
                 event = Event("SESSION_CLOSED", last_seen + timeout, {"lastEventAt": last_seen}, f"session-{new_ref()}")
                 change = Change(project.id, ref, event, session_closed=True)
-                guest = read_guest(db, project.id, ref, now, store.max_events)
-                pending += fire(db, triggers, change, guest.view, now)
+                # The profile is read only if a trigger reads it, as for stored events (firing.evaluate).
+                guest = functools.partial(guest_view, db, project.id, ref, now, store.max_events)
+                pending += fire(db, triggers, change, guest, now)
                 db.execute("UPDATE guests SET session_closed = ? WHERE ref = ?", (last_seen, ref))
                 closed += 1
     return closed, pending
