@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +20,6 @@ class Model(BaseModel):
 
 def require_unique(ids: Iterable[str], what: str) -> None:
     """A validator's check that no id is given twice (ValueError naming the repeated ones)."""
-    seen = list(ids)
-    repeated = sorted({i for i in seen if seen.count(i) > 1})
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
     if repeated:
         raise ValueError(f"{what} must be unique, repeated: {', '.join(repeated)}")
