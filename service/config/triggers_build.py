@@ -92,8 +92,9 @@ def build_trigger(
         payload=payload,
         active=item.status == "active",
         catalog=_catalog(item.id, item.name, version) if version is not None else None,
-        reads_guest=(payload is None and version is None)  # the default payload reads it
-        or version is not None  # variants' audiences, models and templates may read it
+        # No payload template: the default payload reads the guest, or an experience's variants may (their
+        # audiences, models and templates); so do touch frequency and any rule or template naming `guest`.
+        reads_guest=payload is None
         or item.frequency.criterion == "touch"
         or any(path[0] == "guest" for path in _reads(condition, audience, payload)),
     )
