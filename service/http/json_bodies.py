@@ -1,9 +1,12 @@
 """Validating a client's JSON body into a pydantic model, with numbers the rest of the service can hold.
 
 JSON allows integers of any size; orjson (responses) and the condition engine stop at 64 bits, so a
-`10^30` in `params` once answered 500. A body holding a run of 19 or more digits (the shortest integer
-outside 64 bits) is parsed by the standard library and such integers become floats; every other body
-takes pydantic's own JSON parser, so the common case pays one regex scan (~0.1 us for 200 bytes).
+`10^30` in `params` once answered 500. orjson parses the body and already turns an integer beyond 64 bits
+into the nearest double; pydantic validates the objects it made. Measured on the callFlows body (~300 B):
+2.6 us, against 5.0 us for a scan for runs of 19 digits (2 us, not the 0.1 us once assumed) plus pydantic's
+own JSON parser. Whatever orjson refuses (malformed, a number beyond a double) or pydantic rejects goes the
+careful way: the standard library's parser with such integers widened, and pydantic's JSON mode, whose
+wording of the error ("Input should be an object") is what clients have always been told.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from decision_models import widen_numbers
@@ -57,6 +61,17 @@ def parse(model: type[Model], raw: bytes) -> Model:
 
 def validate_json(model: type[Model], raw: bytes) -> Model:
     """`model` validated from `raw` (pydantic's ValidationError on bad input, as model_validate_json)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _validate_carefully(model, raw)
+    try:
+        return model.model_validate(data)
+    except ValidationError:  # raised again by the JSON mode, in its words
+        return _validate_carefully(model, raw)
+
+
+def _validate_carefully(model: type[Model], raw: bytes) -> Model:
     if _LONG_NUMBER.search(raw) is None:
         return model.model_validate_json(raw)
     try:
