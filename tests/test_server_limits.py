@@ -101,6 +101,25 @@ def test_an_oversized_head_is_431_and_never_read_whole(served: tuple[subprocess.
     assert read_all(sock).startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_body_sent_with_its_head_is_not_counted_as_head(served: tuple[subprocess.Popen[Any], str]) -> None:
+    """A 40 KB body in the same write as its head (one read for the server) was refused as a 431."""
+    _, base = served
+    body = b'{"clientKey": "k", "friendlyId": "e", "params": {"pad": "' + b"x" * 40_000 + b'"}}'
+    for split in (None, -len(body) - 2, -len(body) - 3):  # the head's blank line whole, or cut by the read
+        sock = connect(base)
+        request = b"POST /v2/callFlows HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        request += b"Content-Length: %d\r\n\r\n" % len(body) + body
+        if split is None:
+            sock.sendall(request)
+        else:
+            sock.sendall(request[:split])
+            sock.sendall(request[split:])
+        answer = read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        assert answer.endswith(b'{"ok":true}')
+        sock.close()
+
+
 def test_a_stalled_body_is_408_naming_the_body(served: tuple[subprocess.Popen[Any], str]) -> None:
     _, base = served
     sock = connect(base)

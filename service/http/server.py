@@ -83,6 +83,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes: int | None = 0  # bytes of the current head so far; None once it is complete
+        self._head_tail = b""  # the last bytes counted, where the head's blank line may have begun
         self._discarding = False  # refused: what the client still sends is read and dropped until it closes
         self._body_timer: asyncio.TimerHandle | None = None
 
@@ -99,12 +100,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        if self._head_bytes is not None:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEADER_BYTES:
+        before = self._head_bytes
+        if before is not None:
+            self._head_bytes = before + len(data)
+            if self._head_bytes > MAX_HEADER_BYTES and not self._head_ends_within_limit(before, data):
                 self._refuse(431, "request header fields too large")
                 return
+            self._head_tail = data[-3:]
         super().data_received(data)
+
+    def _head_ends_within_limit(self, before: int, data: bytes) -> bool:
+        """Whether the head ends in `data` within the limit: a body read with its head is not head (a 40 KiB
+        body sent in one write with its head was refused as an oversized head)."""
+        window = self._head_tail + data[: MAX_HEADER_BYTES - before + 1]
+        return window.find(b"\r\n\r\n") >= 0
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -114,6 +123,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._stop_head_timer()
         self._head_bytes = None
+        self._head_tail = b""
         super().on_headers_complete()
         if any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers):
             self._body_timer = self.loop.call_later(BODY_TIMEOUT, self._body_overdue)
