@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,6 +24,17 @@ from .middleware import Observability, begin
 from .routing import Handler
 
 _server_log = logging.getLogger("uvicorn.error")
+
+
+class Answer(NamedTuple):
+    """A hot route's response, with what its edge work (metrics, access log) needs once it is sent."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    started: float
+    decision_id: str
+    log: dict[str, Any]
 
 
 class HotPath:
@@ -43,6 +55,14 @@ class HotPath:
         if found is None:
             await self.app(scope, receive, send)
             return
+        answer = await self.answer(found, scope, receive)
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        self.finish(scope, answer)
+
+    async def answer(self, found: tuple[Handler, Dialect], scope: Scope, receive: Receive) -> Answer:
+        """The route's response with the edge's headers (decision id, CORS); never raises but to cancel.
+        The server's hot lane (service/http/lane.py) calls this directly, without ASGI messages."""
         handler, dialect = found
         started, decision_id, log, state = begin(scope)
         scope["path_params"] = {}  # as Starlette's routing sets it: exact paths have none
@@ -60,6 +80,8 @@ class HotPath:
         origin = cors.request_origin(scope)
         if origin is not None:
             headers += cors.response_headers(scope, origin, state.get("project"), self.runtime())
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
-        self.edge.finish(scope, started, response.status_code, decision_id, log, scope["path"])
+        return Answer(response.status_code, headers, bytes(response.body), started, decision_id, log)
+
+    def finish(self, scope: Scope, answer: Answer) -> None:
+        """Metrics and the access-log line, once the response is sent."""
+        self.edge.finish(scope, answer.started, answer.status, answer.decision_id, answer.log, scope["path"])
