@@ -72,6 +72,10 @@ class Experience:
     draft: ExperienceVersion | None = None
     tags: frozenset[str] = frozenset()  # lower-case; the Contentstack manifest's `tags[]` filter
     summary: Mapping[str, Any] = field(default_factory=dict)  # what templates see as `experience`
+    # Some audience, template or model of its live or draft version reads `guest` (or may: a rule whose
+    # paths are only known at run time): a decision for it loads the visitor's profile. Built configs
+    # say False where nothing does, so a decision never waits on the store for a profile it ignores.
+    reads_guest: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,10 @@ class Catalog:
             reads_headers=reads_headers,
             reads_guest=reads_guest,
         )
+
+    def reads_guest_for(self, friendly_id: str) -> bool:
+        """Whether deciding `friendly_id` may read the visitor's profile (`guest`)."""
+        return self.reads_guest and any(e.reads_guest for e in self.candidates(friendly_id))
 
     def candidates(self, friendly_id: str) -> list[Experience]:
         """The experience named exactly, or every one whose id starts with the prefix before `*`."""

@@ -113,3 +113,61 @@ async def test_a_segment_reads_the_parts_of_the_profile_it_needs(store: ProfileS
                 {"/": (), "/cart": ("busy_today", "on_cart")}[page] if not email else ("busy_today", "known", "on_cart")
             )
             assert guest.segments == expected
+
+
+READERS = """
+projects: [{id: p, clientKey: k}]
+audiences:
+  - {id: returning, segment: true, rule: {">=": [{"var": "guest.events.VIEW"}, 3]}}
+  - {id: euro, rule: {"==": [{"var": "request.currency"}, "EUR"]}}
+decisionModels:
+  - id: visits
+    variants:
+      - id: v
+        status: production
+        weight: 10000
+        nodes:
+          - {id: n, kind: input, source: guest.events.VIEW, type: number, default: 0}
+          - {id: out, kind: output, fields: {n: n}}
+experiences:
+  - {friendlyId: plain, status: active, type: segmented, variants: [{id: a, audience: euro, response: {x: 1}}]}
+  - {friendlyId: by_audience, status: active, type: segmented, variants: [{id: a, audience: returning, response: {}}]}
+  - {friendlyId: by_template, status: active, type: segmented, variants: [{id: a, response: {n: "${guest.ref!0}"}}]}
+  - {friendlyId: by_model, status: active, type: segmented, variants: [{id: a, decisionModels: [visits], response: {}}]}
+  - friendlyId: by_draft
+    status: active
+    type: segmented
+    variants: [{id: a, response: {}}]
+    draft: {type: segmented, variants: [{id: d, response: {n: "${guest.ref!0}"}}]}
+"""
+
+
+class CountingStore(ProfileStore):
+    """The real store, counting the profile reads decisions make."""
+
+    reads = 0
+
+    async def guest(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads += 1
+        return await super().guest(*args, **kwargs)
+
+
+async def test_a_decision_reads_the_profile_only_when_its_experience_reads_guest(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(READERS, encoding="utf-8")
+    runtime = load_runtime(config, env={})
+    assert runtime.projects["p"].catalog.reads_guest  # the project reads it; not every experience does
+    store = CountingStore(tmp_path / "p.sqlite3")
+    try:
+        async with app_client(create_app(runtime, store=store)) as client:
+            reads = {}
+            for n, fid in enumerate(["plain", "by_audience", "by_template", "by_model", "by_draft", "by_*", "plain*"]):
+                before = store.reads
+                body = {"clientKey": "k", "friendlyId": fid, "browserId": f"b-{n}", "currency": "EUR"}
+                assert (await client.post("/v2/callFlows", json=body)).status_code == 200
+                reads[fid] = store.reads - before
+    finally:
+        store.close()
+    assert reads == {
+        "plain": 0, "by_audience": 1, "by_template": 1, "by_model": 1, "by_draft": 1, "by_*": 1, "plain*": 0,
+    }  # fmt: skip

@@ -47,6 +47,7 @@ class _ProjectParts:
     param_paths: set[tuple[str, ...]] = field(default_factory=set)
     reads_headers: bool = False
     reads_guest: bool = False
+    guest_models: set[str] = field(default_factory=set)  # ids of the decision models that read `guest`
 
     def note_reads(self, reads: tuple[tuple[str, ...], ...]) -> None:
         for path in reads:
@@ -56,6 +57,19 @@ class _ProjectParts:
                 self.reads_guest = True
             elif path[0] == "params" and (len(path) > 2 or (len(path) == 2 and "_" in path[1])):
                 self.param_paths.add(path[1:])
+
+
+def _reads_guest(version: ExperienceVersion | None, guest_models: set[str]) -> bool:
+    """Whether deciding this version may read `guest`: an audience, a template or a decision model of it."""
+    if version is None:
+        return False
+    audiences = [a for a in (version.audience, *(v.audience for v in version.variants)) if a is not None]
+    templates = [t for t in (version.fallback, *(v.response for v in version.variants)) if t is not None]
+    return (
+        any(not a.condition.complete or any(p[0] == "guest" for p in a.condition.reads) for a in audiences)
+        or any(any(p[0] == "guest" for p in t.reads) for t in templates)
+        or any(m.id in guest_models for v in version.variants for m in v.models)
+    )
 
 
 class _Builder:
@@ -136,6 +150,7 @@ class _Builder:
             spec = item.model_dump_json()
             if '"guest' in spec or '"plugin"' in spec:
                 parts.reads_guest = True
+                parts.guest_models.add(model.id)
 
     def template(
         self, source: Any, origin: Origin, sub: str, parts: _ProjectParts, roots: tuple[str, ...] = TEMPLATE_ROOTS
@@ -231,6 +246,7 @@ class _Builder:
             draft=draft,
             tags=frozenset(tag.lower() for tag in item.tags),
             summary={"id": exp_id, "friendlyId": item.friendly_id, "name": item.name or item.friendly_id},
+            reads_guest=_reads_guest(live, parts.guest_models) or _reads_guest(draft, parts.guest_models),
         )
 
     def trigger(self, item: schema_triggers.Trigger, origin: Origin, parts: _ProjectParts) -> None:

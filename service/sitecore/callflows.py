@@ -94,7 +94,7 @@ class InteractiveApi:
             headers=incoming.header_map() if project.catalog.reads_headers else None,
             preview=preview_on,
         )
-        if self.guests is not None and project.catalog.reads_guest:
+        if self.guests is not None and project.catalog.reads_guest_for(fid):
             identity = _identity(decision_request.visitor_source, decision_request.visitor_key)
             if identity is not None:
                 decision_request.guest = await self.guests.view(project.id, identity)
