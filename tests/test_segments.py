@@ -129,11 +129,32 @@ decisionModels:
         nodes:
           - {id: n, kind: input, source: guest.events.VIEW, type: number, default: 0}
           - {id: out, kind: output, fields: {n: n}}
+  - {id: scored, plugin: "tests.plugins:score"}
+  - id: pure
+    variants:
+      - id: v
+        status: production
+        weight: 10000
+        nodes:
+          - {id: t, kind: input, source: params.tier, type: string, default: none}
+          - {id: out, kind: output, fields: {t: t}}
+  - id: nodes
+    variants:
+      - id: v
+        status: production
+        weight: 10000
+        nodes:
+          - {id: t, kind: input, source: params.tier, type: string, default: none}
+          - {id: p, kind: plugin, python: "tests.plugins:page_views", inputs: {tier: t}, type: object}
+          - {id: out, kind: output, fields: {p: p}}
 experiences:
   - {friendlyId: plain, status: active, type: segmented, variants: [{id: a, audience: euro, response: {x: 1}}]}
   - {friendlyId: by_audience, status: active, type: segmented, variants: [{id: a, audience: returning, response: {}}]}
   - {friendlyId: by_template, status: active, type: segmented, variants: [{id: a, response: {n: "${guest.ref!0}"}}]}
   - {friendlyId: by_model, status: active, type: segmented, variants: [{id: a, decisionModels: [visits], response: {}}]}
+  - {friendlyId: pure_model, status: active, type: segmented, variants: [{id: a, decisionModels: [pure], response: 1}]}
+  - {friendlyId: by_plugin, status: active, type: segmented, variants: [{id: a, decisionModels: [scored], response: 1}]}
+  - {friendlyId: by_node, status: active, type: segmented, variants: [{id: b, decisionModels: [nodes], response: 1}]}
   - friendlyId: by_draft
     status: active
     type: segmented
@@ -161,7 +182,19 @@ async def test_a_decision_reads_the_profile_only_when_its_experience_reads_guest
     try:
         async with app_client(create_app(runtime, store=store)) as client:
             reads = {}
-            for n, fid in enumerate(["plain", "by_audience", "by_template", "by_model", "by_draft", "by_*", "plain*"]):
+            for n, fid in enumerate(
+                [
+                    "plain",
+                    "by_audience",
+                    "by_template",
+                    "by_model",
+                    "by_plugin",
+                    "by_node",
+                    "by_draft",
+                    "by_*",
+                    "plain*",
+                ]
+            ):
                 before = store.reads
                 body = {"clientKey": "k", "friendlyId": fid, "browserId": f"b-{n}", "currency": "EUR"}
                 assert (await client.post("/v2/callFlows", json=body)).status_code == 200
@@ -169,5 +202,6 @@ async def test_a_decision_reads_the_profile_only_when_its_experience_reads_guest
     finally:
         store.close()
     assert reads == {
-        "plain": 0, "by_audience": 1, "by_template": 1, "by_model": 1, "by_draft": 1, "by_*": 1, "plain*": 0,
+        "plain": 0, "pure_model": 0, "by_audience": 1, "by_template": 1, "by_model": 1, "by_plugin": 1,
+        "by_node": 1, "by_draft": 1, "by_*": 1, "plain*": 0,
     }  # fmt: skip

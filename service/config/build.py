@@ -146,9 +146,10 @@ class _Builder:
         if model is not None:
             parts.models[item.id] = model
             # Over-approximated: a model that names `guest` anywhere, or has plugin nodes (they may receive
-            # the whole context), makes decisions load the visitor's profile.
+            # the whole context), makes decisions load the visitor's profile. (Matching `"plugin"` once
+            # matched every model: its `plugin` shorthand field is in the dump, null when unused.)
             spec = item.model_dump_json()
-            if '"guest' in spec or '"plugin"' in spec:
+            if '"guest' in spec or item.plugin is not None or '"kind":"plugin"' in spec:
                 parts.reads_guest = True
                 parts.guest_models.add(model.id)
 
