@@ -181,27 +181,16 @@ async def test_a_decision_reads_the_profile_only_when_its_experience_reads_guest
     store = CountingStore(tmp_path / "p.sqlite3")
     try:
         async with app_client(create_app(runtime, store=store)) as client:
-            reads = {}
-            for n, fid in enumerate(
-                [
-                    "plain",
-                    "by_audience",
-                    "by_template",
-                    "by_model",
-                    "by_plugin",
-                    "by_node",
-                    "by_draft",
-                    "by_*",
-                    "plain*",
-                ]
-            ):
+            reads: dict[str, int] = {}
+            expected = {
+                "plain": 0, "pure_model": 0, "by_audience": 1, "by_template": 1, "by_model": 1, "by_plugin": 1,
+                "by_node": 1, "by_draft": 1, "by_*": 1, "plain*": 0,
+            }  # fmt: skip
+            for n, fid in enumerate(expected):
                 before = store.reads
                 body = {"clientKey": "k", "friendlyId": fid, "browserId": f"b-{n}", "currency": "EUR"}
                 assert (await client.post("/v2/callFlows", json=body)).status_code == 200
                 reads[fid] = store.reads - before
     finally:
         store.close()
-    assert reads == {
-        "plain": 0, "pure_model": 0, "by_audience": 1, "by_template": 1, "by_model": 1, "by_plugin": 1,
-        "by_node": 1, "by_draft": 1, "by_*": 1, "plain*": 0,
-    }  # fmt: skip
+    assert reads == expected
