@@ -102,8 +102,8 @@ def catalog(tmp_path: Path) -> Catalog:
     return catalog_for(tmp_path, extra)
 
 
-async def run(catalog: Catalog, **fields: Any) -> tuple[Outcome, Any, Any]:
-    decision = await decide(catalog, DecisionRequest(**fields), default_deadline_ms=250)
+async def run(catalog: Catalog, explain: bool = False, **fields: Any) -> tuple[Outcome, Any, Any]:
+    decision = await decide(catalog, DecisionRequest(**fields), default_deadline_ms=250, explain=explain)
     return decision.outcome, orjson.loads(decision.body), decision
 
 
@@ -124,7 +124,9 @@ async def test_segmented_first_matching_variant_in_order(catalog: Catalog) -> No
 async def test_targeting_miss_returns_empty(catalog: Catalog, channel: str, pos: str) -> None:
     outcome, body, decision = await run(catalog, friendly_id="seg", channel=channel, point_of_sale=pos)
     assert (outcome, body) == (Outcome.TARGETING_MISS, {})
-    assert "not in" in decision.steps[0]["targeting"]
+    assert decision.steps == []  # the trace is built when asked for
+    explained = (await run(catalog, explain=True, friendly_id="seg", channel=channel, point_of_sale=pos))[2]
+    assert "not in" in explained.steps[0]["targeting"]
 
 
 async def test_audience_filter(catalog: Catalog) -> None:
@@ -171,7 +173,7 @@ async def test_ab_sticky_per_visitor(catalog: Catalog) -> None:
 async def test_anonymous_visitor_gets_a_random_bucket(catalog: Catalog) -> None:
     keys = iter(["x1", "x2"])
     d1 = await decide(
-        catalog, DecisionRequest(friendly_id="ab"), default_deadline_ms=250, random_key=lambda: next(keys)
+        catalog, DecisionRequest(friendly_id="ab"), default_deadline_ms=250, random_key=lambda: next(keys), explain=True
     )
     assert d1.bucket == bucket("ab", "x1")
     assert "random" in d1.steps[-1]["visitorKeyFrom"]
@@ -182,7 +184,7 @@ async def test_preview_runs_the_draft(catalog: Catalog) -> None:
 
 
 async def test_decision_model_outputs_reach_the_template(catalog: Catalog) -> None:
-    outcome, body, decision = await run(catalog, friendly_id="modeled", params={"tier": "gold"})
+    outcome, body, decision = await run(catalog, explain=True, friendly_id="modeled", params={"tier": "gold"})
     assert (outcome, body) == (Outcome.VARIANT, {"score": 90, "tier": "gold", "exp": "modeled"})
     assert decision.steps[-1]["step"] == "decisionModels"
     assert "decision" in decision.timings
@@ -227,7 +229,7 @@ async def test_failing_steps_return_fallback(catalog: Catalog, fid: str, reason:
 
 
 async def test_trace_lists_every_step(catalog: Catalog) -> None:
-    _, _, decision = await run(catalog, friendly_id="ab", visitor_key="v1", visitor_source="browserId")
+    _, _, decision = await run(catalog, explain=True, friendly_id="ab", visitor_key="v1", visitor_source="browserId")
     trace = decision.trace()
     assert trace["experience"] == "ab"
     assert trace["version"] == "live"
