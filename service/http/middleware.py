@@ -6,7 +6,7 @@ per request, measured at several microseconds on a ~60 us request (bench/http.py
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,11 +22,18 @@ from .metrics import Metrics
 def begin(scope: Scope) -> tuple[float, str, dict[str, Any], dict[str, Any]]:
     """A request's start: its time, its X-Decision-Id, and the state handlers fill (`log`, `project`)."""
     started = time.perf_counter()
-    decision_id = os.urandom(12).hex()
+    # 96 random bits naming the request in logs and headers, not a secret: the random module's generator
+    # (reseeded in every forked worker) costs 0.2 us where os.urandom's system call cost 0.5.
+    decision_id = f"{random.getrandbits(96):024x}"
     log: dict[str, Any] = {}
     state: dict[str, Any] = {"decision_id": decision_id, "started": started, "log": log}
     scope["state"] = state
     return started, decision_id, log, state
+
+
+def _millis(value: float) -> float:
+    """`value` rounded to 3 decimals, as round(value, 3) for the positive values here at a third of its cost."""
+    return int(value * 1000 + 0.5) / 1000
 
 
 class Observability:
@@ -88,13 +95,13 @@ class Observability:
         if self.access_log.enabled:
             self.access_log.write(
                 {
-                    "ts": round(time.time(), 3),
+                    "ts": _millis(time.time()),
                     "decisionId": decision_id,
                     "method": scope["method"],
                     "path": scope["path"],
                     "route": route,
                     "status": status,
-                    "ms": round(elapsed * 1000, 3),
+                    "ms": _millis(elapsed * 1000),
                     **log,
                 }
             )
