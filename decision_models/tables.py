@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .feel import FeelError, UnaryTest, Value, compile_output, compile_unary_test, kind_of
@@ -83,9 +83,12 @@ class Rule:
     number: int  # 1-based, as people count rows
     checks: tuple[tuple[int, UnaryTest], ...]  # (column index, test), wildcards left out
     outputs: tuple[Value, ...]
+    # The rule's output when every output cell is a literal (most tables): built once, not per hit.
+    constant: Any = field(default=None, compare=False)
+    is_constant: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per evaluation, and a frozen one costs 3x to build
 class TableResult:
     value: Any
     matched: tuple[int, ...]
@@ -115,6 +118,8 @@ class DecisionTable:
     def _output(self, rule: Rule, context: Mapping[str, Any]) -> Any:
         if len(self.outputs) == 1:
             return rule.outputs[0](context)
+        if rule.is_constant:  # a copy: a plugin node reading it may change what it is given
+            return dict(rule.constant)
         return {o.name: get(context) for o, get in zip(self.outputs, rule.outputs, strict=True)}
 
     def _priority(self, rule: Rule, context: Mapping[str, Any]) -> tuple[int, ...]:
@@ -138,7 +143,7 @@ class DecisionTable:
 
     def evaluate(self, context: Mapping[str, Any]) -> TableResult:
         hits: list[Rule] = self.match(context)
-        matched = tuple(r.number for r in hits)
+        matched = (hits[0].number,) if len(hits) == 1 else tuple([r.number for r in hits])
         policy = self.hit_policy
         if policy in SINGLE_HIT:
             if not hits:
@@ -223,6 +228,7 @@ def compile_table(
             if not test.is_any:
                 checks.append((index, test))
         getters = []
+        literal = True
         for cell, output in zip(output_cells, outputs, strict=True):
             try:
                 get, path = compile_output(cell, known)
@@ -233,8 +239,10 @@ def compile_table(
                 problems.append(f"{where}, output '{output.name}': {cell!r} is not a {output.type}")
             if path is not None:
                 reads(path)
+                literal = False
             getters.append(get)
-        compiled_rules.append(Rule(number, tuple(checks), tuple(getters)))
+        constant = {o.name: cell for o, cell in zip(outputs, output_cells, strict=True)} if literal else None
+        compiled_rules.append(Rule(number, tuple(checks), tuple(getters), constant, literal))
     if problems:
         raise TableError(problems)
     matcher = generate_matcher(
