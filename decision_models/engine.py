@@ -172,30 +172,39 @@ def _pick_variant(
     return version.variants[index]
 
 
-async def _run_models(variant: Variant, inputs: Mapping[str, Any], context: RunContext) -> list[ModelRun]:
-    if not any(model.has_async for model in variant.models):
-        # Tables and expressions only: nothing can block, so no task, no timer and no coroutine per model
-        # (the hot path: each coroutine layer cost ~0.5 us).
-        return [model.run_sync(inputs, context) for model in variant.models]
-    # No timer here: every graph bounds its own nodes by the shared deadline and yields their defaults; a
-    # timer at the same deadline would race them and answer the fallback instead (graph.GUARD_SECONDS).
-    return list(await asyncio.gather(*(model.run(inputs, context) for model in variant.models)))
-
-
 async def _decide_models(
     decision: Decision, variant: Variant, template_context: dict[str, Any], context: RunContext
 ) -> str | None:
     """Run the variant's models into `template_context["decisions"]`; the reason to fall back, if any."""
     # Even with no time left the models run: sync nodes cost microseconds, and an async node with a
     # default yields it at once (graph.run), which is the answer the config asked for, not the fallback.
+    # No timer here: every graph bounds its own nodes by the shared deadline and yields their defaults; a
+    # timer at the same deadline would race them and answer the fallback instead (graph.GUARD_SECONDS).
     try:
-        decision.model_runs = await _run_models(variant, template_context, context)
+        runs = list(await asyncio.gather(*(model.run(template_context, context) for model in variant.models)))
     except Exception as exc:  # a model's failure is an outcome, never a 500
         return f"{type(exc).__name__}: {exc}"
-    failed = next((run for run in decision.model_runs if run.failed), None)
-    if failed is not None:
-        return f"decision model '{failed.model_id}' ({failed.variant.id}): {failed.error}"
-    template_context["decisions"] = {run.model_id: run.outputs for run in decision.model_runs}
+    return _settle_models(decision, runs, template_context)
+
+
+def _decide_models_now(
+    decision: Decision, variant: Variant, template_context: dict[str, Any], context: RunContext
+) -> str | None:
+    """`_decide_models` for tables and expressions only: nothing can wait, so no task, timer or coroutine
+    (the hot path: each coroutine layer cost ~0.5 us)."""
+    try:
+        runs = [model.run_sync(template_context, context) for model in variant.models]
+    except Exception as exc:  # a model's failure is an outcome, never a 500
+        return f"{type(exc).__name__}: {exc}"
+    return _settle_models(decision, runs, template_context)
+
+
+def _settle_models(decision: Decision, runs: list[ModelRun], template_context: dict[str, Any]) -> str | None:
+    decision.model_runs = runs
+    for run in runs:
+        if run.failed:  # the fallback renders with no model's outputs
+            return f"decision model '{run.model_id}' ({run.variant.id}): {run.error}"
+    template_context["decisions"] = {run.model_id: run.outputs for run in runs}
     return None
 
 
@@ -271,7 +280,10 @@ async def decide(
     if variant.models:
         seconds = (deadline_ms / 1000 - (t2 - started)) if deadline_ms else None
         run_context = RunContext(request.visitor_key, seconds, connections, random_key, detailed=explain, clock=clock)
-        failure = await _decide_models(decision, variant, template_context, run_context)
+        if variant.models_async:
+            failure = await _decide_models(decision, variant, template_context, run_context)
+        else:
+            failure = _decide_models_now(decision, variant, template_context, run_context)
         t3 = clock()
         decision.timings["decision"] = (t3 - t2) * 1000
         if explain:

@@ -45,6 +45,10 @@ class Variant:
     control: bool = False  # A/B control: returns the experience's fallback
     models: tuple[DecisionModel, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict)  # what templates see as `variant`
+    models_async: bool = field(init=False)  # some model has plugin or connection nodes: its run may wait
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models_async", any(model.has_async for model in self.models))
 
 
 @dataclass(frozen=True, slots=True)
