@@ -4,12 +4,13 @@ must give the same values, and a client must read the same error either way."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
 from service.http.errors import ApiError
 from service.http.json_bodies import _validate_carefully, body_error, parse
-from service.sitecore.body import CallFlowBody
+from service.sitecore.body import CallFlowBody, PlainBody, parse_body
 from service.sitecore.events import SitecoreEvent
 
 GOOD = [
@@ -59,3 +60,36 @@ def test_an_event_body_with_a_big_number_is_widened() -> None:
     raw = b'{"channel":"WEB","type":"VIEW","pos":"p","browser_id":"b","ext":{"n":' + b"9" * 30 + b"}}"
     event = parse(SitecoreEvent, raw)
     assert event.model_dump() == _validate_carefully(SitecoreEvent, raw).model_dump()
+
+
+FIELDS = ["clientKey", "friendlyId", "channel", "currencyCode", "browserId", "email", "guestRef", "params",
+          "variants", "timeout", "context", "identifiers", "unknown"]  # fmt: skip
+VALUES: list[object] = [None, "s", "", 5, 0, -1, 2.0, 2.5, True, {}, {"a": {"b": 1}}, [], ["v1", "v2"], ["v", 1],
+                        [{"id": "i", "provider": "email"}], {"id": "i"}, {"browserId": "legacy"}, "5"]  # fmt: skip
+
+
+def _fields(body: object) -> dict[str, tuple[type, object]]:
+    names = [f for f in CallFlowBody.model_fields if f != "identifiers"]
+    return {name: (type(getattr(body, name)), getattr(body, name)) for name in names}  # True == 1: types too
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_the_plain_way_reads_a_callflows_body_as_pydantic_does(field: str) -> None:
+    """Every value of every field: the plain check (service/sitecore/body.py) either takes the body and reads
+    exactly what pydantic reads, or leaves it to pydantic; a client is told the same error either way."""
+    for value in VALUES:
+        raw = orjson.dumps({"clientKey": "k", "friendlyId": "f", field: value})
+        try:
+            expected: object = _fields(parse(CallFlowBody, raw))
+        except ApiError as exc:
+            expected = exc.developer_message
+        if isinstance(expected, str):
+            with pytest.raises(ApiError) as refused:
+                parse_body(raw)
+            assert refused.value.developer_message == expected, (field, value)
+            continue
+        body = parse_body(raw)
+        if isinstance(body, PlainBody):
+            assert _fields(body) == expected, (field, value)
+        else:
+            assert isinstance(body, CallFlowBody)  # pydantic's own answer, taken as is

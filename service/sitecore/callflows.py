@@ -22,7 +22,7 @@ from ..http.request import Incoming, read_body, require_management, resolve_proj
 from ..http.responses import JsonBytes
 from ..profiles import GuestCache, Identity, privacy
 from ..runtime import Project, Runtime
-from .body import CallFlowBody, parse_body, to_decision_request
+from .body import Body, parse_body, to_decision_request
 
 _FRIENDLY_ID = re.compile(r"^[a-z0-9_]*\*?$")
 _PREVIEW_VALUES = frozenset({"draft", "true", "1"})
@@ -49,7 +49,7 @@ def _identity(source: str | None, key: str | None) -> Identity | None:
 @dataclass
 class Evaluated:
     project: Project
-    body: CallFlowBody
+    body: Body
     decision: Decision
     parse_ms: float
     correlation_id: bytes | None
