@@ -92,6 +92,13 @@ class Catalog:
     param_paths: tuple[tuple[str, ...], ...] = ()
     reads_headers: bool = False
     reads_guest: bool = False  # some audience, template or model reads `guest`: decisions load the profile
+    guest_readers: frozenset[str] = field(init=False)  # the friendlyIds whose experience reads `guest`
+
+    def __post_init__(self) -> None:
+        readers = (
+            frozenset(fid for fid, e in self.experiences.items() if e.reads_guest) if self.reads_guest else frozenset()
+        )
+        object.__setattr__(self, "guest_readers", readers)
 
     @classmethod
     def build(
@@ -111,7 +118,9 @@ class Catalog:
 
     def reads_guest_for(self, friendly_id: str) -> bool:
         """Whether deciding `friendly_id` may read the visitor's profile (`guest`)."""
-        return self.reads_guest and any(e.reads_guest for e in self.candidates(friendly_id))
+        if not friendly_id.endswith("*"):
+            return friendly_id in self.guest_readers
+        return any(e.reads_guest for e in self.candidates(friendly_id)) if self.guest_readers else False
 
     def candidates(self, friendly_id: str) -> list[Experience]:
         """The experience named exactly, or every one whose id starts with the prefix before `*`."""

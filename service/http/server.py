@@ -97,17 +97,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_bytes = None
         self._head_tail = b""
-        if not self._take_lane():
+        has_body = self._take_lane()
+        if has_body is None:
             super().on_headers_complete()
-        if any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers):
+            has_body = any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers)
+        if has_body:
             self._deadline.set(BODY_TIMEOUT, self._body_overdue)
         else:
             self._deadline.clear()
 
-    def _take_lane(self) -> bool:
-        """Whether this request is the hot lane's (service/http/lane.py): a hot route, nothing in flight or
-        queued before it on this connection, a body of known, small size, nothing uvicorn must do first
-        (100-continue, an upgrade, a concurrency limit, a client not reading its answers)."""
+    def _take_lane(self) -> bool | None:
+        """Take this request into the hot lane (service/http/lane.py) if it is one for it: a hot route,
+        nothing in flight or queued before it on this connection, a body of known, small size, nothing
+        uvicorn must do first (100-continue, an upgrade, a concurrency limit, a client not reading its
+        answers). None when it is not; else whether it has a body to wait for."""
         hot = self._hot
         cycle = self.cycle
         if (
@@ -120,18 +123,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             or self.flow.write_paused
             or self.parser.should_upgrade()
         ):
-            return False
+            return None
         url = httptools.parse_url(self.url)
         raw_path = url.path
         method = self.parser.get_method().decode("ascii")
         found = hot.handlers.get((method, raw_path.decode("latin-1")))
         if found is None or b"%" in raw_path:
-            return False
+            return None
+        has_body = False
         for name, value in self.headers:
-            if name == b"transfer-encoding" or (
-                name == b"content-length" and not (value.isdigit() and int(value) <= lane.MAX_BODY)
-            ):
-                return False
+            if name == b"content-length":
+                if not (value.isdigit() and int(value) <= lane.MAX_BODY):
+                    return None
+                has_body = True
+            elif name == b"transfer-encoding":
+                return None
         scope = self.scope
         version = self.parser.get_http_version()
         if version != "1.1":
@@ -143,7 +149,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._lane = lane.LaneCycle(scope, version != "1.0" and self.parser.should_keep_alive())
         self._lane_route = found
         self.cycle = self._lane  # type: ignore[assignment]  # what uvicorn checks before starting another
-        return True
+        return has_body
 
     def on_body(self, body: bytes) -> None:
         if self._lane is not None:

@@ -13,7 +13,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from decision_models import Decision, Outcome, decide
+from decision_models import Decision, ModelRun, Outcome, decide
 
 from ..delivery import admin
 from ..http.errors import ApiError
@@ -46,7 +46,7 @@ def _identity(source: str | None, key: str | None) -> Identity | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluated:
     project: Project
     body: Body
@@ -69,7 +69,7 @@ class InteractiveApi:
     ) -> Evaluated:
         runtime = self.runtime()
         state = scope["state"]
-        started: float = state.get("started", time.perf_counter())
+        started: float = state.get("started") or time.perf_counter()
         incoming = Incoming(scope)
         raw = await read_body(receive, incoming, runtime.max_body_bytes)
         body = parse_body(raw)
@@ -114,11 +114,15 @@ class InteractiveApi:
         experience_id = decision.experience.friendly_id if decision.experience is not None else ""
         self.metrics.count_decision(experience_id, variant_id, decision.outcome.value)
         for run in decision.model_runs:
-            for each in (run, *run.shadow):
-                outcome = "error" if each.failed else "fallback" if each.used_fallback else "ok"
-                self.metrics.count_model_run(each.model_id, each.variant.id, each.variant.status, outcome)
+            self._count_run(run)
+            for shadow in run.shadow:
+                self._count_run(shadow)
         visitor = (decision_request.visitor_source, decision_request.visitor_key)
         return Evaluated(project, body, decision, parse_ms, incoming.headers.get(b"x-sc-correlation-id"), visitor)
+
+    def _count_run(self, run: ModelRun) -> None:
+        outcome = "error" if run.failed else "fallback" if run.used_fallback else "ok"
+        self.metrics.count_model_run(run.model_id, run.variant.id, run.variant.status, outcome)
 
     @staticmethod
     def _headers(evaluated: Evaluated) -> list[tuple[bytes, bytes]]:
