@@ -47,6 +47,8 @@ class Template:
 
 def _getter(root: str, steps: tuple[str | int, ...], default: Any) -> Render:
     get = getter((root, *steps))
+    if default is None:  # a missing value renders as null anyway: no wrapper to call
+        return get
 
     def get_or_default(context: Mapping[str, Any]) -> Any:
         value = get(context)
@@ -163,14 +165,15 @@ class _Compiler:
                 ]
                 if not any(callable(v) for _, v in items):
                     return dict(items)
-                frozen = tuple(items)
-                return lambda context: {k: v(context) if callable(v) else v for k, v in frozen}
+                # Which values are rendered is known now: the render tests a flag, not callable() per key.
+                frozen = tuple((k, v, callable(v)) for k, v in items)
+                return lambda context: {k: v(context) if rendered else v for k, v, rendered in frozen}
             if isinstance(node, list):
                 elements = [self.value(v, f"{where}[{i}]") for i, v in enumerate(node)]
                 if not any(callable(v) for v in elements):
                     return elements
-                frozen_list = tuple(elements)
-                return lambda context: [v(context) if callable(v) else v for v in frozen_list]
+                frozen_list = tuple((v, callable(v)) for v in elements)
+                return lambda context: [v(context) if rendered else v for v, rendered in frozen_list]
             if node is None or isinstance(node, bool | int | float):
                 return node
         except TemplateError as exc:
