@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from service.sitecore.callflows import server_timing
+
 TOKEN = {"Authorization": "Bearer test-token"}
 
 # The request bodies of the clients in docs/wire-formats.md, verbatim as each client sends them.
@@ -407,4 +409,14 @@ async def test_shadow_runs_are_counted_never_returned(client: httpx.AsyncClient)
     assert (
         'personalize_decision_model_runs_total{model="banner_offer",outcome="ok",status="test",variant="generous_gold"}'
         in text
+    )
+
+
+def test_server_timing_names_each_phase_in_milliseconds() -> None:
+    assert server_timing(0.0512, {"audience": 0.0071, "render": 1.23456}) == (
+        b"parse;dur=0.051, audience;dur=0.007, render;dur=1.235"
+    )
+    assert server_timing(2.0, {}) == b"parse;dur=2.000"
+    assert server_timing(0.5, {"audience": 0.25, "bucketing": 0.0, "decision": 10.0005, "render": 0.1}) == (
+        b"parse;dur=0.500, audience;dur=0.250, bucketing;dur=0.000, decision;dur=10.001, render;dur=0.100"
     )
