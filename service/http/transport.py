@@ -34,6 +34,11 @@ class CoalescingTransport:
         if pending and not self._transport.is_closing():
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
+    def is_closing(self) -> bool:
+        # Called a few times a request: a method here, not a lookup that fails before __getattr__ (an
+        # AttributeError made and dropped each time).
+        return self._transport.is_closing()
+
     def close(self) -> None:
         self.flush()
         self._transport.close()
