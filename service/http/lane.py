@@ -115,8 +115,9 @@ def encode(answer: Answer, default_headers: list[tuple[bytes, bytes]], keep_aliv
     # uvicorn checks every header for control bytes: here, none can hold one. Names are the service's own;
     # values are the service's or echo a request header, and httptools refuses a request with control
     # bytes in a header (400) before any handler sees it (tests/test_hot_lane.py).
-    for name, value in (*default_headers, *answer.headers):
-        parts += (name, b": ", value, b"\r\n")
+    for headers in (default_headers, answer.headers):
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
     if not keep_alive:
         parts.append(b"connection: close\r\n")
     parts += (b"\r\n", answer.body)

@@ -127,7 +127,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         url = httptools.parse_url(self.url)
         raw_path = url.path
         method = self.parser.get_method().decode("ascii")
-        found = hot.handlers.get((method, raw_path.decode("latin-1")))
+        path = raw_path.decode("latin-1")
+        found = hot.handlers.get((method, path))
         if found is None or b"%" in raw_path:
             return None
         has_body = False
@@ -143,7 +144,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if version != "1.1":
             scope["http_version"] = version
         scope["method"] = method
-        scope["path"] = raw_path.decode("latin-1")
+        scope["path"] = path
         scope["raw_path"] = raw_path
         scope["query_string"] = url.query or b""
         self._lane = lane.LaneCycle(scope, version != "1.0" and self.parser.should_keep_alive())
