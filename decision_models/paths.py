@@ -25,6 +25,8 @@ def getter(path: tuple[str | int, ...]) -> Callable[[Mapping[str, Any]], Any]:
     # Each step with its list index, worked out once. The `is dict` test first: isinstance against the
     # Mapping ABC costs ~0.3 us, and templates and models read a handful of paths per request.
     steps = tuple((step, _index(step)) for step in path[1:])
+    if len(steps) == 1 and isinstance(first, str) and steps[0][1] is None:
+        return _two_steps(first, str(steps[0][0]))
 
     def get(context: Mapping[str, Any]) -> Any:
         value: Any = context.get(first) if isinstance(first, str) else None
@@ -38,6 +40,18 @@ def getter(path: tuple[str | int, ...]) -> Callable[[Mapping[str, Any]], Any]:
             else:
                 return None
         return value
+
+    return get
+
+
+def _two_steps(first: str, second: str) -> Callable[[Mapping[str, Any]], Any]:
+    """`first.second` where `second` is a name: most paths configs read (params.x, node.field, variant.id)."""
+
+    def get(context: Mapping[str, Any]) -> Any:
+        value = context.get(first)
+        if value.__class__ is dict:
+            return value.get(second)
+        return value.get(second) if isinstance(value, Mapping) else None
 
     return get
 
