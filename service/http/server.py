@@ -124,8 +124,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             or self.parser.should_upgrade()
         ):
             return None
-        url = httptools.parse_url(self.url)
-        raw_path = url.path
+        target = self.url
+        if target[:1] == b"/" and b"#" not in target:  # origin form, as every client sends: split it here
+            raw_path, _, query = target.partition(b"?")
+        else:
+            url = httptools.parse_url(target)
+            raw_path, query = url.path, url.query or b""
         method = self.parser.get_method().decode("ascii")
         path = raw_path.decode("latin-1")
         found = hot.handlers.get((method, path))
@@ -146,7 +150,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         scope["method"] = method
         scope["path"] = path
         scope["raw_path"] = raw_path
-        scope["query_string"] = url.query or b""
+        scope["query_string"] = query
         self._lane = lane.LaneCycle(scope, version != "1.0" and self.parser.should_keep_alive())
         self._lane_route = found
         self.cycle = self._lane  # type: ignore[assignment]  # what uvicorn checks before starting another
