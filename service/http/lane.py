@@ -4,10 +4,11 @@ uvicorn's request cycle, its task, or ASGI messages (service/http/server.py deci
 Measured per request on the demo decision (bench/http.py): uvicorn's RequestResponseCycle with its
 asyncio.Event, the task that runs the ASGI app, the receive/send messages and the regex checks of every
 response header cost more than the edge work they carry. Here a request whose whole body has arrived
-runs its handler at once, in the protocol's callback: most decisions never suspend and are written
-before the callback returns. One that suspends (a guest profile read, a connection node, a store write)
-continues as a task from where it stopped, exactly as if it had been a task from the start
-(`Resumed`: what Python 3.12's eager tasks do).
+runs its handler at the loop's next turn (as uvicorn's task would: sooner measured slower, see the
+protocol), without a task: most decisions never suspend, and their answer is written in that same turn.
+One that suspends (a guest profile read, a connection node, a store write) continues as a task from
+where it stopped, exactly as if it had been a task from the start (`Resumed`: what Python 3.12's eager
+tasks do).
 """
 
 from __future__ import annotations
