@@ -95,7 +95,7 @@ class EdgeApi:
             active = None if variant is None else str(experience.live.variants.index(variant))
             experiences.append({"shortUid": str(index), "activeVariantShortUid": active})
         body = orjson.dumps({"experiences": experiences})
-        return JsonBytes(body, 200, [(b"x-cs-personalize-user-uid", user.encode())])
+        return JsonBytes(body, 200, [(b"x-cs-personalize-user-uid", user.encode("latin-1"))])  # its own bytes back
 
     async def events(self, scope: Scope, receive: Receive) -> Response:
         """POST /events: `[{type: IMPRESSION, experienceShortUid, variantShortUid} | {type: EVENT, eventKey}]`."""
