@@ -76,7 +76,7 @@ async def test_the_manifest_mints_a_user_and_lists_experiences_in_priority_order
 
 async def test_the_manifest_sends_a_user_uid_back_byte_for_byte(edge: httpx.AsyncClient) -> None:
     uid = "caf\u00e9-\u7528\u6237".encode()  # UTF-8, as a browser SDK sends a uid it was given
-    r = await edge.get("/manifest", headers={"x-project-uid": PROJECT, "x-cs-personalize-user-uid": uid})
+    r = await edge.get("/manifest", headers={b"x-project-uid": PROJECT.encode(), b"x-cs-personalize-user-uid": uid})
     assert r.status_code == 200
     assert dict(r.headers.raw)[b"x-cs-personalize-user-uid"] == uid  # not re-encoded as UTF-8
 
