@@ -75,17 +75,6 @@ def _evaluating(condition: Condition) -> Get:
     return get
 
 
-# The Python classes that are certainly of each declared type (type_matches decides every other value).
-_EXACT: dict[str, frozenset[type]] = {
-    "string": frozenset({str}),
-    "number": frozenset({int, float}),
-    "integer": frozenset({int}),
-    "boolean": frozenset({bool}),
-    "object": frozenset({dict}),
-    "list": frozenset({list}),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Node:
     id: str
@@ -109,8 +98,6 @@ class Node:
         return self.compute(context)
 
     def check(self, value: Any) -> Any:
-        if value.__class__ in _EXACT.get(self.type, ()):  # the common case, without type_matches' tests
-            return value
         if not type_matches(value, self.type):
             raise NodeError("type", f"gave {type(value).__name__} {value!r:.80}, declared {self.type}")
         return value

@@ -95,7 +95,20 @@ class TableResult:
     error: str | None = None
 
 
+# The Python classes that are certainly of each declared type: most values, settled by one lookup.
+_EXACT: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "number": frozenset({int, float}),
+    "integer": frozenset({int}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "list": frozenset({list}),
+}
+
+
 def type_matches(value: Any, declared: str) -> bool:
+    if value.__class__ in _EXACT.get(declared, ()):
+        return True
     if declared == "any" or value is None:
         return True
     if declared == "integer":
