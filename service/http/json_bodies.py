@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -51,22 +51,27 @@ def body_error(exc: ValidationError, prefix: str = "") -> ApiError:
     return ApiError(400, f"{field}: {error['msg']}", field)
 
 
-def parse(model: type[Model], raw: bytes) -> Model:
-    """`model` from a client's body, or the 400 naming the first wrong field."""
+NOT_LOADED: Any = object()  # `loaded`'s default: the body has not been parsed yet
+
+
+def parse(model: type[Model], raw: bytes, loaded: Any = NOT_LOADED) -> Model:
+    """`model` from a client's body, or the 400 naming the first wrong field. `loaded`: what orjson made of
+    `raw` already, when the caller parsed it (not parsed again)."""
     try:
-        return validate_json(model, raw)
+        return validate_json(model, raw, loaded)
     except ValidationError as exc:
         raise body_error(exc) from None
 
 
-def validate_json(model: type[Model], raw: bytes) -> Model:
+def validate_json(model: type[Model], raw: bytes, loaded: Any = NOT_LOADED) -> Model:
     """`model` validated from `raw` (pydantic's ValidationError on bad input, as model_validate_json)."""
+    if loaded is NOT_LOADED:
+        try:
+            loaded = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _validate_carefully(model, raw)
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _validate_carefully(model, raw)
-    try:
-        return model.model_validate(data)
+        return model.model_validate(loaded)
     except ValidationError:  # raised again by the JSON mode, in its words
         return _validate_carefully(model, raw)
 

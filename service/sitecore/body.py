@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_models import Catalog, DecisionRequest, visitor_key
 
-from ..http.json_bodies import body_error, parse
+from ..http.json_bodies import NOT_LOADED, body_error, parse
 
 
 class Identifier(BaseModel):
@@ -52,41 +52,6 @@ class CallFlowBody(BaseModel):
 _LEGACY_CONTEXT_KEYS = frozenset(CallFlowBody.model_fields) - {"context", "params"}
 
 
-class Body(Protocol):
-    """What the rest of the service reads of a callFlows body: a CallFlowBody, or a PlainBody."""
-
-    @property
-    def clientKey(self) -> str | None: ...
-    @property
-    def friendlyId(self) -> str | None: ...
-    @property
-    def channel(self) -> str | None: ...
-    @property
-    def language(self) -> str | None: ...
-    @property
-    def currencyCode(self) -> str | None: ...
-    @property
-    def currency(self) -> str | None: ...
-    @property
-    def pointOfSale(self) -> str | None: ...
-    @property
-    def browserId(self) -> str | None: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def identifiers(self) -> Identifier | list[Identifier] | None: ...
-    @property
-    def guestRef(self) -> str | None: ...
-    @property
-    def params(self) -> dict[str, Any] | None: ...
-    @property
-    def variants(self) -> list[str] | None: ...
-    @property
-    def timeout(self) -> int | None: ...
-    @property
-    def context(self) -> dict[str, Any] | None: ...
-
-
 @dataclass(slots=True)
 class PlainBody:
     """A body whose every field already has its type, as nearly every SDK sends it: checked by `_plain` in
@@ -109,11 +74,9 @@ class PlainBody:
     identifiers: None = None  # a body with identifiers goes to pydantic
 
 
-_STRINGS = frozenset(
-    {"clientKey", "friendlyId", "channel", "language", "currencyCode", "currency", "pointOfSale", "browserId",
-     "email", "guestRef"}
-)  # fmt: skip
-_OBJECTS = frozenset({"params", "context"})
+Body = CallFlowBody | PlainBody  # what the rest of the service reads of a callFlows body
+_STRINGS = frozenset(name for name, f in CallFlowBody.model_fields.items() if f.annotation == str | None)
+_OBJECTS = frozenset(name for name, f in CallFlowBody.model_fields.items() if f.annotation == dict[str, Any] | None)
 
 
 def _plain(data: Any) -> PlainBody | None:
@@ -152,12 +115,14 @@ def _plain(data: Any) -> PlainBody | None:
 def parse_body(raw: bytes) -> Body:
     """Parse a callFlows body, or raise ApiError (400) naming the first wrong field."""
     try:
-        plain = _plain(orjson.loads(raw))
-    except orjson.JSONDecodeError:
-        plain = None
-    if plain is not None:
-        return plain
-    body = parse(CallFlowBody, raw)
+        loaded = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # malformed, or a number beyond a double: json_bodies' careful way
+        loaded = NOT_LOADED
+    else:
+        plain = _plain(loaded)
+        if plain is not None:
+            return plain
+    body = parse(CallFlowBody, raw, loaded)
     context = body.context
     if context and _LEGACY_CONTEXT_KEYS.intersection(context):
         # Legacy wrapper {"context": {browserId, clientKey, channel, ...}}: lift the fields to the top.
